@@ -1,0 +1,47 @@
+/* mtls_verify.h: verifying a client certificate chain against a fixed CA
+ * bundle (auth mode "mtls").
+ *
+ * A verifier is immutable once built and may be shared by every worker
+ * thread; reloading the bundle means building a new one and swapping it in.
+ *
+ * Errors: constructors return NULL with a message in |err|; the check itself
+ * returns a refusal reason (MQG_REASON_OK when the chain is good). */
+#ifndef MQG_MTLS_VERIFY_H
+#define MQG_MTLS_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/base.h>
+
+#include "certinfo.h"
+#include "reason.h"
+
+typedef struct mqg_mtls_verifier mqg_mtls_verifier;
+
+/* Longest chain accepted, leaf and trust anchor included. */
+#define MQG_MTLS_MAX_DEPTH 6
+
+/* mqg_mtls_verifier_new loads every certificate of the PEM file |ca_file|
+ * as a trust anchor (roots or intermediates). Returns a new verifier owned by
+ * the caller, or NULL with a one-line reason written to |err| (at most
+ * |errlen| bytes, NUL-terminated) if the file cannot be read, holds no
+ * certificate, or holds a certificate that is not a CA. */
+mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
+                                         size_t errlen);
+
+/* mqg_mtls_verifier_free releases |v|; NULL is ignored. */
+void mqg_mtls_verifier_free(mqg_mtls_verifier *v);
+
+/* mqg_mtls_verify checks the chain |certs[0..n)| (leaf first, then any
+ * intermediates the device sent, as DER CRYPTO_BUFFERs borrowed from the
+ * TLS stack) at time |now| (Unix seconds). It returns MQG_REASON_OK, or
+ * MQG_REASON_NO_CERT (n == 0), BAD_CERT (unparseable, a CA certificate used
+ * as a device certificate, or not usable for TLS client auth), UNKNOWN_CA,
+ * CHAIN_TOO_LONG, CERT_EXPIRED or CERT_NOT_YET_VALID. When |leaf| is not
+ * NULL and the leaf parses, it is filled in (also on refusal, for the log). */
+mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
+                           const CRYPTO_BUFFER *const *certs, size_t n,
+                           int64_t now, mqg_certinfo *leaf);
+
+#endif
