@@ -1,0 +1,56 @@
+/* test-list.h: every unit test, by group. A group is a ctest entry
+ * (unit.<group>, listed in tests/CMakeLists.txt); the runner takes a group
+ * or a test name as its argument. TEST_LIST(X): X(group, name); the test's
+ * body is TEST_IMPL(name) in tests/unit/<folder>/test_<group>.c. */
+#define TEST_LIST(X)                                                        \
+  X(reason, reason_table)                                                   \
+  /* proxy/mqtt_connect.c, proxy/mqtt_connack.c */                         \
+  /* MQTT_TESTS_BEGIN */                                                    \
+  X(mqtt_connect, connect_parse_v31)                                        \
+  X(mqtt_connect, connect_parse_v311)                                       \
+  X(mqtt_connect, connect_parse_v5)                                         \
+  X(mqtt_connect, connect_frame_split)                                      \
+  X(mqtt_connect, connect_truncated)                                        \
+  X(mqtt_connect, connect_corrupted)                                        \
+  X(mqtt_connect, connect_rewrite_all)                                      \
+  X(mqtt_connect, connect_rewrite_grow_shrink)                              \
+  X(mqtt_connect, connect_rewrite_limits)                                   \
+  X(mqtt_connect, connect_frame_errors)                                     \
+  X(mqtt_connect, connect_err_protocol)                                     \
+  X(mqtt_connect, connect_err_flags)                                        \
+  X(mqtt_connect, connect_err_truncated_trailing)                           \
+  X(mqtt_connect, connect_utf8_valid)                                       \
+  X(mqtt_connect, connect_err_utf8)                                         \
+  X(mqtt_connect, connect_err_property)                                     \
+  X(mqtt_connect, connect_err_property_dup)                                 \
+  X(mqtt_connect, connect_err_table)                                        \
+  X(mqtt_connect, connect_varint)                                           \
+  X(mqtt_connack, connack_build)                                            \
+  X(mqtt_connack, connack_frame)                                            \
+  X(mqtt_connack, connack_assigned_id_minimal)                              \
+  X(mqtt_connack, connack_assigned_id_props)                                \
+  X(mqtt_connack, connack_assigned_id_unchanged)                            \
+  X(mqtt_connack, connack_assigned_id_malformed)                            \
+  X(mqtt_connack, connack_assigned_id_fuzz)                                 \
+  /* MQTT_TESTS_END */                                                      \
+  /* policy/certinfo.c, policy/mtls_verify.c, proxy/certgen.c */            \
+  /* CERT_TESTS_BEGIN */                                                    \
+  X(certinfo, certinfo_fields)                                              \
+  X(certinfo, certinfo_serial_and_time)                                     \
+  X(certinfo, certinfo_garbage)                                             \
+  X(certinfo, certinfo_truncated_and_corrupted)                             \
+  X(certinfo, certinfo_unclean_names)                                       \
+  X(certinfo, certinfo_name_forms)                                          \
+  X(mtls_verify, mtls_verify_good_chains)                                   \
+  X(mtls_verify, mtls_verify_unknown_ca)                                    \
+  X(mtls_verify, mtls_verify_validity)                                      \
+  X(mtls_verify, mtls_verify_priority)                                      \
+  X(mtls_verify, mtls_verify_bad_cert)                                      \
+  X(mtls_verify, mtls_verify_chain_length)                                  \
+  X(mtls_verify, mtls_verify_bundle_errors)                                 \
+  X(mtls_verify, mtls_verify_threads)                                       \
+  X(certgen, certgen_ca_and_leaf)                                           \
+  X(certgen, certgen_rsa_server)                                            \
+  X(certgen, certgen_bad_input)                                             \
+  X(certgen, certgen_write_load)                                            \
+  /* CERT_TESTS_END */
