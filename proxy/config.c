@@ -1,0 +1,401 @@
+/* config.c: see config.h. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "log.h"
+
+enum opt_kind { KIND_STR, KIND_UINT, KIND_MS, KIND_SIZE, KIND_TLSVER };
+
+struct opt {
+  const char *name;    /* field name, '_' separated */
+  enum opt_kind kind;
+  const char *def;
+  const char *meta;
+  const char *help;
+  size_t offset;
+};
+
+static const struct opt opts[] = {
+#define MQG_OPTION_ROW(name, kind, def, meta, help) \
+  {#name, KIND_##kind, def, meta, help, offsetof(mqg_config, name)},
+    MQG_OPTION_MAP(MQG_OPTION_ROW)
+#undef MQG_OPTION_ROW
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* "tls_min" -> "tls-min" (flag and file key) or "MQGATE_TLS_MIN". */
+static void opt_flag_name(const struct opt *o, char *out, size_t cap) {
+  snprintf(out, cap, "%s", o->name);
+  for (char *p = out; *p; p++)
+    if (*p == '_')
+      *p = '-';
+}
+
+static void opt_env_name(const struct opt *o, char *out, size_t cap) {
+  int n = snprintf(out, cap, "MQGATE_%s", o->name);
+  for (int i = 7; i < n && (size_t)i < cap; i++)
+    out[i] = (char)toupper((unsigned char)out[i]);
+}
+
+static const struct opt *opt_find(const char *flag_name) {
+  char buf[64];
+  for (size_t i = 0; i < NOPTS; i++) {
+    opt_flag_name(&opts[i], buf, sizeof(buf));
+    if (strcmp(buf, flag_name) == 0)
+      return &opts[i];
+  }
+  return NULL;
+}
+
+static int parse_uint(const char *s, uint64_t *out, const char **rest) {
+  if (!isdigit((unsigned char)*s))
+    return -EINVAL;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0)
+    return -EINVAL;
+  *out = v;
+  *rest = end;
+  return 0;
+}
+
+static int parse_ms(const char *s, uint64_t *out) {
+  uint64_t v;
+  const char *u;
+  if (parse_uint(s, &v, &u) != 0)
+    return -EINVAL;
+  uint64_t mul;
+  if (*u == '\0' || strcmp(u, "s") == 0)
+    mul = 1000;
+  else if (strcmp(u, "ms") == 0)
+    mul = 1;
+  else if (strcmp(u, "m") == 0)
+    mul = 60000;
+  else
+    return -EINVAL;
+  if (v > UINT64_MAX / mul / 2)
+    return -EINVAL;
+  *out = v * mul;
+  return 0;
+}
+
+static int parse_size(const char *s, size_t *out) {
+  uint64_t v;
+  const char *u;
+  if (parse_uint(s, &v, &u) != 0)
+    return -EINVAL;
+  uint64_t mul;
+  if (*u == '\0')
+    mul = 1;
+  else if (strcmp(u, "k") == 0 || strcmp(u, "K") == 0)
+    mul = 1024;
+  else if (strcmp(u, "m") == 0 || strcmp(u, "M") == 0)
+    mul = 1024 * 1024;
+  else
+    return -EINVAL;
+  if (v > (SIZE_MAX / 2) / mul)
+    return -EINVAL;
+  *out = (size_t)(v * mul);
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  uint16_t version;
+} tls_versions[] = {{"1.0", TLS1_VERSION},
+                    {"1.1", TLS1_1_VERSION},
+                    {"1.2", TLS1_2_VERSION},
+                    {"1.3", TLS1_3_VERSION}};
+
+const char *mqg_config_tls_name(uint16_t version) {
+  for (size_t i = 0; i < 4; i++)
+    if (tls_versions[i].version == version)
+      return tls_versions[i].name;
+  return "?";
+}
+
+/* Sets one option from text; |origin| names where it came from for errors. */
+static int opt_set(mqg_config *cfg, const struct opt *o, const char *value,
+                   const char *origin, char *err, size_t errlen) {
+  void *field = (char *)cfg + o->offset;
+  uint64_t u;
+  const char *rest;
+  switch (o->kind) {
+    case KIND_STR: {
+      char *copy = strdup(value);
+      if (copy == NULL)
+        goto bad;
+      free(*(char **)field);
+      *(char **)field = copy;
+      return 0;
+    }
+    case KIND_UINT:
+      if (parse_uint(value, &u, &rest) != 0 || *rest != '\0' || u > 1000000)
+        goto bad;
+      *(unsigned *)field = (unsigned)u;
+      return 0;
+    case KIND_MS:
+      if (parse_ms(value, (uint64_t *)field) != 0)
+        goto bad;
+      return 0;
+    case KIND_SIZE:
+      if (parse_size(value, (size_t *)field) != 0)
+        goto bad;
+      return 0;
+    case KIND_TLSVER:
+      for (size_t i = 0; i < 4; i++) {
+        if (strcmp(value, tls_versions[i].name) == 0) {
+          *(uint16_t *)field = tls_versions[i].version;
+          return 0;
+        }
+      }
+      goto bad;
+  }
+bad:;
+  char flag[64];
+  opt_flag_name(o, flag, sizeof(flag));
+  snprintf(err, errlen, "%s: invalid value \"%s\" for %s", origin, value, flag);
+  return -EINVAL;
+}
+
+struct ini_ctx {
+  mqg_config *cfg;
+  const char *path;
+  char *err;
+  size_t errlen;
+  int failed;
+};
+
+static int on_ini_line(void *user, const char *section, const char *name,
+                       const char *value) {
+  struct ini_ctx *ctx = user;
+  if (ctx->failed)
+    return 0;
+  if (section[0] != '\0' && strcmp(section, "mqgate") != 0) {
+    snprintf(ctx->err, ctx->errlen, "%s: unknown section [%s]", ctx->path,
+             section);
+    ctx->failed = 1;
+    return 0;
+  }
+  const struct opt *o = opt_find(name);
+  if (o == NULL || strcmp(o->name, "config") == 0) {
+    snprintf(ctx->err, ctx->errlen, "%s: unknown key \"%s\"", ctx->path, name);
+    ctx->failed = 1;
+    return 0;
+  }
+  if (opt_set(ctx->cfg, o, value, ctx->path, ctx->err, ctx->errlen) != 0) {
+    ctx->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+static void print_help(const char *prog) {
+  printf("Usage: %s [OPTIONS]\n\n"
+         "mqgate terminates mutual TLS for MQTT devices, checks each device\n"
+         "certificate and forwards plaintext MQTT to a broker.\n\n"
+         "Every option can also be set as an environment variable MQGATE_NAME\n"
+         "or as a key in the --config file; flags win over the environment,\n"
+         "which wins over the file. SIGHUP re-reads the TLS version window and\n"
+         "the log level.\n\n",
+         prog);
+  for (size_t i = 0; i < NOPTS; i++) {
+    char flag[64], env[64], left[96];
+    opt_flag_name(&opts[i], flag, sizeof(flag));
+    opt_env_name(&opts[i], env, sizeof(env));
+    snprintf(left, sizeof(left), "--%s %s", flag, opts[i].meta);
+    printf("  %-28s %s\n", left, opts[i].help);
+    printf("  %-28s env %s, default \"%s\"\n", "", env, opts[i].def);
+  }
+  printf("  %-28s %s\n  %-28s %s\n", "--help", "this text", "--version",
+         "print the version");
+}
+
+int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out) {
+  char host[128];
+  const char *port_s;
+  memset(out, 0, sizeof(*out));
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+      return -EINVAL;
+    memcpy(host, s + 1, (size_t)(close - s - 1));
+    host[close - s - 1] = '\0';
+    port_s = close + 2;
+  } else {
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+      return -EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    port_s = colon + 1;
+  }
+  uint64_t port;
+  const char *rest;
+  if (parse_uint(port_s, &port, &rest) != 0 || *rest != '\0' || port > 65535)
+    return -EINVAL;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (strcmp(host, "localhost") == 0) {
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v4->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  return -EINVAL;
+}
+
+static int check(const mqg_config *cfg, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+  mqg_log_level lvl;
+  if (cfg->tls_min > cfg->tls_max) {
+    snprintf(err, errlen, "tls-min %s is above tls-max %s",
+             mqg_config_tls_name(cfg->tls_min), mqg_config_tls_name(cfg->tls_max));
+    return -EINVAL;
+  }
+  if (strcmp(cfg->auth, "mtls") != 0) {
+    snprintf(err, errlen, "auth mode \"%s\" is not supported (mtls)", cfg->auth);
+    return -EINVAL;
+  }
+  if (strcmp(cfg->auth, "mtls") == 0 && cfg->client_ca[0] == '\0') {
+    snprintf(err, errlen, "auth mode mtls needs --client-ca FILE");
+    return -EINVAL;
+  }
+  if (mqg_config_parse_addr(cfg->listen, &ss) != 0) {
+    snprintf(err, errlen, "listen address \"%s\" is not HOST:PORT", cfg->listen);
+    return -EINVAL;
+  }
+  if (mqg_config_parse_addr(cfg->backend, &ss) != 0) {
+    snprintf(err, errlen, "backend address \"%s\" is not HOST:PORT", cfg->backend);
+    return -EINVAL;
+  }
+  if ((cfg->cert[0] == '\0') != (cfg->key[0] == '\0')) {
+    snprintf(err, errlen, "--cert and --key go together");
+    return -EINVAL;
+  }
+  if (cfg->workers > 64) {
+    snprintf(err, errlen, "workers %u is above 64", cfg->workers);
+    return -EINVAL;
+  }
+  if (cfg->max_connect_size < 16 || cfg->max_connect_size > 256 * 1024 * 1024) {
+    snprintf(err, errlen, "max-connect-size must be 16 bytes to 256m");
+    return -EINVAL;
+  }
+  if (cfg->write_queue_limit < 1024) {
+    snprintf(err, errlen, "write-queue-limit must be at least 1k");
+    return -EINVAL;
+  }
+  if (mqg_log_parse_level(cfg->log_level, &lvl) != 0) {
+    snprintf(err, errlen, "log level \"%s\" is not error|warn|info|debug",
+             cfg->log_level);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
+                    size_t errlen) {
+  struct option longopts[NOPTS + 3];
+  char names[NOPTS][64];
+  memset(cfg, 0, sizeof(*cfg));
+  err[0] = '\0';
+
+  for (size_t i = 0; i < NOPTS; i++) {
+    if (opt_set(cfg, &opts[i], opts[i].def, "default", err, errlen) != 0)
+      return -EINVAL;
+    opt_flag_name(&opts[i], names[i], sizeof(names[i]));
+    longopts[i] = (struct option){names[i], required_argument, NULL, (int)i};
+  }
+  longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
+  longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+  longopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
+
+  /* The file comes first in precedence order but is named by a flag or the
+   * environment, so find its name before anything else. */
+  const char *file = getenv("MQGATE_CONFIG");
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      file = argv[i + 1];
+    else if (strncmp(argv[i], "--config=", 9) == 0)
+      file = argv[i] + 9;
+  }
+  if (file != NULL && file[0] != '\0') {
+    struct ini_ctx ctx = {cfg, file, err, errlen, 0};
+    int rc = ini_parse(file, on_ini_line, &ctx);
+    if (rc == -1) {
+      snprintf(err, errlen, "%s: cannot open config file", file);
+      return -EINVAL;
+    }
+    if (ctx.failed)
+      return -EINVAL;
+    if (rc != 0) {
+      snprintf(err, errlen, "%s:%d: syntax error", file, rc);
+      return -EINVAL;
+    }
+  }
+
+  for (size_t i = 0; i < NOPTS; i++) {
+    char env[64];
+    opt_env_name(&opts[i], env, sizeof(env));
+    const char *v = getenv(env);
+    if (v != NULL && opt_set(cfg, &opts[i], v, env, err, errlen) != 0)
+      return -EINVAL;
+  }
+
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      print_help(argv[0]);
+      return MQG_CONFIG_EXIT;
+    }
+    if (c == 'V') {
+      printf("mqgate %s\n", MQG_VERSION);
+      return MQG_CONFIG_EXIT;
+    }
+    if (c == '?' || c == ':') {
+      snprintf(err, errlen, "%s: %s (see --help)",
+               c == ':' ? "missing value for option" : "unknown option",
+               argv[optind - 1]);
+      return -EINVAL;
+    }
+    if (opt_set(cfg, &opts[c], optarg, "flag", err, errlen) != 0)
+      return -EINVAL;
+  }
+  if (optind < argc) {
+    snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+    return -EINVAL;
+  }
+  return check(cfg, err, errlen);
+}
+
+void mqg_config_cleanup(mqg_config *cfg) {
+  for (size_t i = 0; i < NOPTS; i++)
+    if (opts[i].kind == KIND_STR)
+      free(*(char **)((char *)cfg + opts[i].offset));
+  memset(cfg, 0, sizeof(*cfg));
+}

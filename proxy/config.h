@@ -1,0 +1,81 @@
+/* config.h: mqgate's options, from flags, MQGATE_* environment variables and
+ * an INI file, with precedence flag > environment > file > default.
+ *
+ * Every option is one row of MQG_OPTION_MAP: the flag --NAME, the variable
+ * MQGATE_NAME (upper case, '-' as '_'), the key NAME in the file's [mqgate]
+ * section (or before any section), its kind, default and help text. --help
+ * is generated from the same table.
+ *
+ * Errors: mqg_config_load returns 0, MQG_CONFIG_EXIT (help or version was
+ * printed: exit 0), or -EINVAL with a one-line message in |err|. */
+#ifndef MQG_CONFIG_H
+#define MQG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kinds of option value:
+ *   STR      text
+ *   UINT     unsigned integer
+ *   MS       a duration: "250ms", "10s", "2m"; a bare number is seconds
+ *   SIZE     bytes: "65536", "64k", "1m"
+ *   TLSVER   "1.0", "1.1", "1.2" or "1.3" (held as TLS1_x_VERSION) */
+#define MQG_OPTION_MAP(X)                                                     \
+  X(config, STR, "", "FILE", "INI file of options (keys as the flag names)")  \
+  X(listen, STR, "0.0.0.0:8883", "HOST:PORT",                                 \
+    "address devices connect to ([::]:8883 for IPv6)")                        \
+  X(backend, STR, "127.0.0.1:1883", "HOST:PORT",                              \
+    "the MQTT broker plaintext MQTT is forwarded to")                         \
+  X(cert, STR, "", "FILE", "server certificate chain, PEM (RSA or ECDSA)")    \
+  X(key, STR, "", "FILE", "server private key, PEM")                          \
+  X(state_dir, STR, "/var/lib/mqgate", "DIR",                                 \
+    "where the default server certificate is generated when --cert is unset") \
+  X(auth, STR, "mtls", "MODE", "mtls: any certificate of --client-ca")        \
+  X(client_ca, STR, "", "FILE", "CA bundle client certificates chain to")     \
+  X(tls_min, TLSVER, "1.0", "VER", "lowest TLS version accepted")             \
+  X(tls_max, TLSVER, "1.3", "VER", "highest TLS version accepted")            \
+  X(workers, UINT, "0", "N", "worker threads; 0 = one per core")              \
+  X(handshake_timeout, MS, "10s", "DUR", "time allowed for the TLS handshake")\
+  X(connect_timeout, MS, "10s", "DUR",                                        \
+    "time allowed for the MQTT CONNECT after the handshake")                  \
+  X(backend_timeout, MS, "5s", "DUR", "time allowed to reach the broker")     \
+  X(max_connect_size, SIZE, "64k", "BYTES", "largest MQTT CONNECT accepted")  \
+  X(write_queue_limit, SIZE, "256k", "BYTES",                                 \
+    "bytes queued towards one side before reading the other side pauses")     \
+  X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")
+
+typedef struct {
+#define MQG_OPTION_FIELD_STR char *
+#define MQG_OPTION_FIELD_UINT unsigned
+#define MQG_OPTION_FIELD_MS uint64_t
+#define MQG_OPTION_FIELD_SIZE size_t
+#define MQG_OPTION_FIELD_TLSVER uint16_t
+#define MQG_OPTION_FIELD(name, kind, def, meta, help) \
+  MQG_OPTION_FIELD_##kind name;
+  MQG_OPTION_MAP(MQG_OPTION_FIELD)
+#undef MQG_OPTION_FIELD
+} mqg_config;
+
+#define MQG_CONFIG_EXIT 1
+
+/* mqg_config_load fills |cfg| from defaults, the file named by --config /
+ * MQGATE_CONFIG, the environment and |argv|, then checks it (tls-min <= tls-
+ * max, auth mode known, mtls needs --client-ca, addresses parse, workers
+ * <= 64). |cfg| is owned by the caller and must be released with
+ * mqg_config_cleanup, also after a failure. */
+int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
+                    size_t errlen);
+
+/* mqg_config_cleanup frees the strings of |cfg| and zeroes it. */
+void mqg_config_cleanup(mqg_config *cfg);
+
+/* mqg_config_parse_addr parses "HOST:PORT", "[V6]:PORT" or "V6-ADDR" with a
+ * port into |*out| (a struct sockaddr_storage). Host names are not resolved:
+ * an address is required. Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out);
+
+/* mqg_config_tls_name returns "1.0".."1.3" for a TLS1_x_VERSION value. */
+const char *mqg_config_tls_name(uint16_t version);
+
+#endif

@@ -1,0 +1,406 @@
+/* conn.c: one device connection from accept to the start of the byte pump:
+ * TLS handshake, the MQTT CONNECT (read, check, client-ID rewrite), the
+ * broker connection, refusals and closing. See the diagram in internal.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "internal.h"
+#include "log.h"
+#include "mqtt_connack.h"
+#include "mqtt_connect.h"
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
+static void read_connect(mqg_conn *c);
+
+static void format_peer(const mqg_conn *c, char *out, size_t cap) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+      port = ntohs(a->sin6_port);
+    }
+  }
+  snprintf(out, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
+  if (c->logged)
+    return;
+  c->logged = 1;
+  c->reason = reason;
+  int refused = reason != MQG_REASON_CLOSED && reason != MQG_REASON_SHUTDOWN &&
+                reason != MQG_REASON_OK;
+  mqg_log_level lvl = refused ? MQG_LOG_WARN : MQG_LOG_INFO;
+  if (!mqg_log_enabled(lvl))
+    return;
+  char peer[64];
+  format_peer(c, peer, sizeof(peer));
+  mqg_log(lvl, "%s peer=%s tls=%s cn=%s reason=%s (%s%s%s) duration_ms=%llu",
+          refused ? "refused" : "closed", peer,
+          SSL_get_current_cipher(c->ssl) ? SSL_get_version(c->ssl) : "-", c->peer.cn ? c->peer.cn : "-",
+          mqg_reason_label(reason), mqg_reason_text(reason),
+          detail && detail[0] ? ": " : "", detail ? detail : "",
+          (unsigned long long)(uv_now(&c->w->loop) - c->t_start));
+}
+
+void conn__poll(mqg_conn *c, int events) {
+  if (events == c->poll_events || c->state == CONN_CLOSED)
+    return;
+  c->poll_events = events;
+  if (events == 0)
+    uv_poll_stop(&c->poll);
+  else
+    uv_poll_start(&c->poll, events, on_poll);
+}
+
+void conn__update_poll(mqg_conn *c) {
+  int ev = 0;
+  switch (c->state) {
+    case CONN_CONNACK:
+    case CONN_PUMP:
+      if (!c->dev_read_paused && !c->dev_eof)
+        ev |= UV_READABLE;
+      /* fall through */
+    case CONN_DRAIN:
+      if (c->dev_out.len > 0 || c->read_wants_write)
+        ev |= UV_WRITABLE;
+      break;
+    case CONN_CONNECT:
+    case CONN_LINGER:
+      ev = UV_READABLE;
+      break;
+    default:
+      return; /* HANDSHAKE sets its own; BACKEND and CLOSED wait */
+  }
+  conn__poll(c, ev);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  mqg_conn *c = h->data;
+  if (h == (uv_handle_t *)&c->poll)
+    close(c->fd);
+  if (--c->open_handles > 0)
+    return;
+  SSL_free(c->ssl);
+  mqg_tls_peer_cleanup(&c->peer);
+  bytes__free(&c->in);
+  bytes__free(&c->dev_out);
+  free(c);
+}
+
+void conn__finish(mqg_conn *c, mqg_reason reason) {
+  if (c->state == CONN_CLOSED)
+    return;
+  conn__log_outcome(c, reason, NULL);
+  c->state = CONN_CLOSED;
+  mqg_worker *w = c->w;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    w->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  w->nconns--;
+  uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
+    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+}
+
+/* Ends the connection from our side: close the broker leg, send
+ * close_notify, shut our direction and linger on the device's. */
+void conn__close_graceful(mqg_conn *c, mqg_reason reason) {
+  if (c->state == CONN_CLOSED || c->state == CONN_LINGER)
+    return;
+  conn__log_outcome(c, reason, NULL);
+  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
+    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+  if (SSL_is_init_finished(c->ssl))
+    SSL_shutdown(c->ssl); /* best effort: the socket may be full or gone */
+  ERR_clear_error();
+  shutdown(c->fd, SHUT_WR);
+  c->state = CONN_LINGER;
+  uv_timer_start(&c->timer, on_timer, c->w->opts->linger_ms, 0);
+  conn__update_poll(c);
+}
+
+/* Refuses after the handshake: a CONNACK where the protocol has a code for
+ * |reason|, then close. */
+void conn__refuse(mqg_conn *c, mqg_reason reason) {
+  uint8_t level = c->level ? c->level : 4;
+  uint8_t code = mqg_reason_connack_code(reason, level);
+  conn__log_outcome(c, reason, NULL);
+  if (code != 0) {
+    uint8_t buf[8];
+    CBB cbb;
+    size_t len;
+    if (CBB_init_fixed(&cbb, buf, sizeof(buf)) &&
+        mqg_connack_build(level, code, &cbb) && CBB_finish(&cbb, NULL, &len) &&
+        pump__dev_send(c, buf, len) != 0)
+      return; /* the send failed and closed the connection */
+  }
+  c->state = CONN_DRAIN;
+  if (c->dev_out.len == 0)
+    conn__close_graceful(c, reason);
+  else
+    conn__update_poll(c);
+}
+
+static void linger_read(mqg_conn *c) {
+  for (;;) {
+    ssize_t n = read(c->fd, c->w->rbuf, c->w->rbuf_cap);
+    if (n > 0)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+    conn__finish(c, c->reason);
+    return;
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  mqg_conn *c = t->data;
+  switch (c->state) {
+    case CONN_HANDSHAKE:
+      conn__log_outcome(c, MQG_REASON_HANDSHAKE_TIMEOUT, NULL);
+      conn__finish(c, MQG_REASON_HANDSHAKE_TIMEOUT);
+      break;
+    case CONN_CONNECT:
+      conn__log_outcome(c, MQG_REASON_CONNECT_TIMEOUT, NULL);
+      conn__close_graceful(c, MQG_REASON_CONNECT_TIMEOUT);
+      break;
+    case CONN_BACKEND:
+      conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
+      break;
+    default:
+      conn__finish(c, c->reason);
+      break;
+  }
+}
+
+static void handshake(mqg_conn *c) {
+  int rc = SSL_do_handshake(c->ssl);
+  if (rc == 1) {
+    c->state = CONN_CONNECT;
+    uv_timer_start(&c->timer, on_timer, c->w->opts->connect_ms, 0);
+    conn__update_poll(c);
+    read_connect(c); /* the CONNECT may have come with the last flight */
+    return;
+  }
+  switch (SSL_get_error(c->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+      conn__poll(c, UV_READABLE);
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      conn__poll(c, UV_WRITABLE);
+      return;
+    default: {
+      char detail[160];
+      mqg_reason r = mqg_tls_failure_reason(c->ssl, &c->peer, detail, sizeof(detail));
+      conn__log_outcome(c, r, detail);
+      /* BoringSSL has already sent the alert. */
+      conn__close_graceful(c, r);
+      return;
+    }
+  }
+}
+
+static void refuse_connect(mqg_conn *c, mqg_connect_err err, uint8_t level) {
+  /* An unknown protocol name or level is answered in the 3.1.1 format, as
+   * the MQTT 5 specification allows (section 3.1.2.2). */
+  if (err == MQG_CONNECT_ERR_PROTOCOL_NAME || err == MQG_CONNECT_ERR_PROTOCOL_LEVEL)
+    level = 4;
+  c->level = level;
+  conn__log_outcome(c, mqg_connect_err_reason(err), mqg_connect_err_text(err));
+  conn__refuse(c, mqg_connect_err_reason(err));
+}
+
+static void on_backend_connect(uv_connect_t *req, int status) {
+  mqg_conn *c = req->data;
+  free(req);
+  if (status == UV_ECANCELED || c->state != CONN_BACKEND)
+    return;
+  if (status < 0) {
+    conn__log_outcome(c, MQG_REASON_BACKEND_UNAVAILABLE, uv_strerror(status));
+    conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
+    return;
+  }
+  uv_timer_stop(&c->timer);
+  c->state = c->filled_id && c->level == 5 ? CONN_CONNACK : CONN_PUMP;
+  pump__start(c);
+}
+
+static void connect_backend(mqg_conn *c) {
+  mqg_worker *w = c->w;
+  uv_connect_t *req = malloc(sizeof(*req));
+  int rc = req ? uv_tcp_init(&w->loop, &c->up) : UV_ENOMEM;
+  if (rc == 0) {
+    c->up_init = 1;
+    c->open_handles++;
+    c->up.data = c;
+    uv_tcp_nodelay(&c->up, 1);
+    req->data = c;
+    rc = uv_tcp_connect(req, &c->up, (const struct sockaddr *)&w->opts->backend,
+                        on_backend_connect);
+  }
+  if (rc != 0) {
+    free(req);
+    conn__log_outcome(c, MQG_REASON_BACKEND_UNAVAILABLE, uv_strerror(rc));
+    conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
+    return;
+  }
+  c->state = CONN_BACKEND;
+  conn__poll(c, 0);
+  uv_timer_start(&c->timer, on_timer, w->opts->backend_ms, 0);
+}
+
+/* A whole CONNECT of |plen| bytes starts |c->in|: check it, fill in the
+ * client ID, and replace |c->in| with what the broker is to receive. */
+static void connect_ready(mqg_conn *c, size_t plen) {
+  mqg_connect m;
+  mqg_connect_err err = MQG_CONNECT_ERR_NONE;
+  const uint8_t *pkt = c->in.data + c->in.off;
+  memset(&m, 0, sizeof(m));
+  if (mqg_connect_parse(pkt, plen, &m, &err) != MQG_PARSE_OK) {
+    refuse_connect(c, err, m.level);
+    return;
+  }
+  c->level = m.level;
+  const uint8_t *id = mqg_connect_client_id(pkt, &m);
+  size_t id_len = m.client_id_len;
+  if (id_len == 0 && c->peer.cn != NULL) {
+    id = (const uint8_t *)c->peer.cn;
+    id_len = strlen(c->peer.cn);
+    c->filled_id = 1;
+  }
+  size_t extra = c->in.len - plen; /* pipelined packets after CONNECT */
+  size_t cap = plen - m.client_id_len + id_len + 4 + extra;
+  uint8_t *out = malloc(cap);
+  CBB cbb;
+  size_t out_len = 0;
+  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) ||
+      !mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
+      !CBB_add_bytes(&cbb, pkt + plen, extra) || !CBB_finish(&cbb, NULL, &out_len)) {
+    free(out);
+    conn__close_graceful(c, MQG_REASON_CONNECT_TOO_LARGE);
+    return;
+  }
+  if (mqg_log_enabled(MQG_LOG_INFO)) {
+    char peer[64];
+    format_peer(c, peer, sizeof(peer));
+    mqg_log(MQG_LOG_INFO, "connect peer=%s tls=%s cn=%s mqtt=%u client_id=\"%.*s\" -> \"%.*s\"",
+            peer, SSL_get_version(c->ssl), c->peer.cn ? c->peer.cn : "-", m.level,
+            (int)m.client_id_len, (const char *)mqg_connect_client_id(pkt, &m),
+            (int)id_len, (const char *)id);
+  }
+  bytes__free(&c->in);
+  c->in = (mqg_bytes){out, 0, out_len, cap};
+  connect_backend(c);
+}
+
+static void read_connect(mqg_conn *c) {
+  mqg_worker *w = c->w;
+  while (c->state == CONN_CONNECT) {
+    int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
+    if (n <= 0) {
+      int e = SSL_get_error(c->ssl, n);
+      if (e == SSL_ERROR_WANT_READ)
+        return;
+      if (e == SSL_ERROR_WANT_WRITE) {
+        conn__poll(c, UV_READABLE | UV_WRITABLE);
+        return;
+      }
+      ERR_clear_error();
+      conn__finish(c, MQG_REASON_CLOSED);
+      return;
+    }
+    if (bytes__append(&c->in, w->rbuf, (size_t)n) != 0) {
+      conn__finish(c, MQG_REASON_CONNECT_TOO_LARGE);
+      return;
+    }
+    size_t plen = 0;
+    mqg_connect_err err = MQG_CONNECT_ERR_NONE;
+    switch (mqg_connect_frame(c->in.data + c->in.off, c->in.len,
+                              w->opts->max_connect_size, &plen, &err)) {
+      case MQG_PARSE_NEED_MORE:
+        break;
+      case MQG_PARSE_OK:
+        connect_ready(c, plen);
+        return;
+      case MQG_PARSE_ERROR:
+        refuse_connect(c, err, 0);
+        return;
+    }
+  }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  mqg_conn *c = h->data;
+  if (status < 0) {
+    conn__finish(c, c->state == CONN_HANDSHAKE ? MQG_REASON_TLS_ERROR : MQG_REASON_CLOSED);
+    return;
+  }
+  switch (c->state) {
+    case CONN_HANDSHAKE:
+      handshake(c);
+      break;
+    case CONN_CONNECT:
+      read_connect(c);
+      break;
+    case CONN_CONNACK:
+    case CONN_PUMP:
+    case CONN_DRAIN:
+      pump__on_device(c, events);
+      break;
+    case CONN_LINGER:
+      linger_read(c);
+      break;
+    default:
+      break;
+  }
+}
+
+void conn__accept(mqg_worker *w, int fd) {
+  mqg_conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    close(fd);
+    return;
+  }
+  c->w = w;
+  c->fd = fd;
+  c->t_start = uv_now(&w->loop);
+  c->ssl = mqg_tls_ssl_new(w->tls, fd, &c->peer);
+  if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
+    SSL_free(c->ssl);
+    close(fd);
+    free(c);
+    return;
+  }
+  uv_timer_init(&w->loop, &c->timer);
+  c->poll.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  c->next = w->conns;
+  if (w->conns)
+    w->conns->prev = c;
+  w->conns = c;
+  w->nconns++;
+  c->state = CONN_HANDSHAKE;
+  uv_timer_start(&c->timer, on_timer, w->opts->handshake_ms, 0);
+  conn__poll(c, UV_READABLE);
+}

@@ -1,0 +1,135 @@
+/* internal.h: what the proxy/ files share privately: the worker and the
+ * connection, and the functions conn.c, pump.c and server.c call in each
+ * other (named <module>__<verb>).
+ *
+ * One connection, its handles and its states:
+ *
+ *   accept ──> HANDSHAKE ──> CONNECT ──> BACKEND ──┬─> CONNACK ─┐
+ *                 │             │           │      └────────────┴─> PUMP
+ *                 │ refuse      │ refuse    │ unreachable            │
+ *                 v             v           v                        │
+ *               LINGER <──── DRAIN <───── (CONNACK refusal)    <─────┘
+ *                 │     (flush queued bytes to the device,   broker EOF
+ *                 v      close_notify, then linger)
+ *               CLOSED ── every handle's close callback ran ──> free
+ *
+ *   HANDSHAKE  TLS handshake, device socket polled directly (SSL_set_fd)
+ *   CONNECT    reading the first MQTT packet into |in|
+ *   BACKEND    connecting to the broker; the device is not read meanwhile
+ *   CONNACK    MQTT 5 with a filled-in client ID: the broker's first packet
+ *              is gathered in |in| to add Assigned Client Identifier
+ *   PUMP       bytes both ways, with back-pressure
+ *   DRAIN      the broker side is done; flushing |dev_out| to the device
+ *   LINGER     our side is shut (SHUT_WR); reading and dropping what the
+ *              device still sends, so that its kernel does not turn our
+ *              last bytes (alert, CONNACK) into a reset
+ *
+ * Ownership: the worker owns its connections (a list); a connection owns its
+ * SSL, its socket, its handles and its buffers, and is freed only after the
+ * close callbacks of all its handles have run (hiredis' libuv adapter). */
+#ifndef MQG_PROXY_INTERNAL_H
+#define MQG_PROXY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "reason.h"
+#include "tlsctx.h"
+
+enum conn_state {
+  CONN_HANDSHAKE,
+  CONN_CONNECT,
+  CONN_BACKEND,
+  CONN_CONNACK,
+  CONN_PUMP,
+  CONN_DRAIN,
+  CONN_LINGER,
+  CONN_CLOSED,
+};
+
+/* A byte queue: the bytes [off, off + len) of |data| (malloc'd, |cap|). */
+typedef struct {
+  uint8_t *data;
+  size_t off, len, cap;
+} mqg_bytes;
+
+typedef struct mqg_worker mqg_worker;
+typedef struct mqg_conn mqg_conn;
+
+struct mqg_conn {
+  mqg_worker *w;
+  mqg_conn *prev, *next; /* the worker's list */
+  SSL *ssl;
+  int fd;                /* device socket, closed after |poll| closes */
+  uv_poll_t poll;        /* device socket readiness */
+  uv_timer_t timer;      /* the deadline of the current state */
+  uv_tcp_t up;           /* broker connection, once |up_init| */
+  uint8_t state;         /* enum conn_state */
+  uint8_t level;         /* MQTT protocol level, 0 before CONNECT */
+  uint8_t open_handles;  /* handles whose close callback has not run */
+  uint8_t up_init : 1;   /* |up| was initialised */
+  uint8_t dev_read_paused : 1; /* broker queue over the limit */
+  uint8_t up_read_paused : 1;  /* device queue over the limit */
+  uint8_t read_wants_write : 1; /* SSL_read needs the socket writable */
+  uint8_t dev_eof : 1;   /* device sent EOF/close_notify, waiting to flush */
+  uint8_t filled_id : 1; /* mqgate filled in the client ID */
+  uint8_t logged : 1;    /* the outcome line was written */
+  int poll_events;       /* what |poll| currently waits for */
+  mqg_reason reason;     /* why the connection ended (once it does) */
+  mqg_tls_peer peer;     /* certificate facts from the handshake */
+  mqg_bytes in;          /* CONNECT (device) or CONNACK (broker) being read */
+  mqg_bytes dev_out;     /* plaintext waiting for SSL_write to the device */
+  size_t up_queued;      /* bytes in write requests to the broker */
+  uint64_t t_start;      /* loop time at accept, ms */
+};
+
+/* Per-worker settings derived from the configuration. */
+typedef struct {
+  struct sockaddr_storage backend;
+  uint64_t handshake_ms, connect_ms, backend_ms, linger_ms;
+  size_t max_connect_size;
+  size_t write_queue_limit;
+} mqg_proxy_opts;
+
+struct mqg_worker {
+  uv_loop_t loop;
+  uv_thread_t thread;
+  int index;
+  int lfd;                /* listening socket (SO_REUSEPORT), -1 if closed */
+  uv_poll_t accept_poll;
+  uv_timer_t accept_retry; /* resumes accepting after EMFILE */
+  uv_async_t wakeup;       /* stop requests from the main thread */
+  int stopping;
+  mqg_tls *tls;            /* shared, borrowed */
+  const mqg_proxy_opts *opts; /* shared, borrowed */
+  uint8_t *rbuf;           /* read buffer shared by this worker's callbacks */
+  size_t rbuf_cap;
+  mqg_conn *conns;         /* live connections */
+  size_t nconns;
+};
+
+/* conn.c */
+void conn__accept(mqg_worker *w, int fd);
+void conn__poll(mqg_conn *c, int events);
+void conn__update_poll(mqg_conn *c);
+void conn__finish(mqg_conn *c, mqg_reason reason);
+void conn__close_graceful(mqg_conn *c, mqg_reason reason);
+void conn__refuse(mqg_conn *c, mqg_reason reason);
+void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
+
+/* pump.c */
+void pump__start(mqg_conn *c);
+void pump__on_device(mqg_conn *c, int events);
+int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len);
+int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len);
+
+/* mqg_bytes helpers (pump.c) */
+int bytes__append(mqg_bytes *b, const uint8_t *data, size_t len);
+void bytes__consume(mqg_bytes *b, size_t n);
+void bytes__free(mqg_bytes *b);
+
+#endif

@@ -1,0 +1,102 @@
+/* main.c: the mqgate daemon: options, TLS context, workers, signals.
+ *
+ * The main thread only waits for signals: SIGHUP re-reads the options and
+ * applies the TLS window and the log level; SIGINT and SIGTERM stop. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "tlsctx.h"
+
+struct daemon {
+  int argc;
+  char **argv;
+  mqg_tls *tls;
+  uv_signal_t hup, term, intr;
+};
+
+static void apply_log_level(const mqg_config *cfg) {
+  mqg_log_level lvl = MQG_LOG_INFO;
+  mqg_log_parse_level(cfg->log_level, &lvl);
+  mqg_log_set_level(lvl);
+}
+
+static void on_hup(uv_signal_t *h, int signum) {
+  struct daemon *d = h->data;
+  mqg_config cfg;
+  char err[512];
+  if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0) {
+    mqg_log(MQG_LOG_ERROR, "reload refused, keeping the running settings: %s", err);
+  } else {
+    apply_log_level(&cfg);
+    mqg_tls_set_window(d->tls, cfg.tls_min, cfg.tls_max);
+    mqg_log(MQG_LOG_INFO, "reloaded: TLS window %s..%s for new handshakes",
+            mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
+  }
+  mqg_config_cleanup(&cfg);
+}
+
+static void on_stop(uv_signal_t *h, int signum) {
+  struct daemon *d = h->data;
+  mqg_log(MQG_LOG_INFO, "signal %d: stopping", signum);
+  uv_close((uv_handle_t *)&d->hup, NULL);
+  uv_close((uv_handle_t *)&d->term, NULL);
+  uv_close((uv_handle_t *)&d->intr, NULL);
+}
+
+int main(int argc, char **argv) {
+  mqg_config cfg;
+  char err[512];
+  int rc = mqg_config_load(&cfg, argc, argv, err, sizeof(err));
+  if (rc != 0) {
+    mqg_config_cleanup(&cfg);
+    if (rc == MQG_CONFIG_EXIT)
+      return 0;
+    fprintf(stderr, "mqgate: %s\n", err);
+    return 2;
+  }
+  apply_log_level(&cfg);
+  signal(SIGPIPE, SIG_IGN); /* BoringSSL writes to sockets with write(2) */
+
+  struct daemon d = {.argc = argc, .argv = argv};
+  mqg_server *server = NULL;
+  d.tls = mqg_tls_new(&cfg, err, sizeof(err));
+  if (d.tls != NULL)
+    server = mqg_server_new(&cfg, d.tls, err, sizeof(err));
+  if (server == NULL) {
+    fprintf(stderr, "mqgate: %s\n", err);
+    mqg_tls_free(d.tls);
+    mqg_config_cleanup(&cfg);
+    return 1;
+  }
+  mqg_log(MQG_LOG_INFO, "mqgate ready: auth=%s TLS window %s..%s", cfg.auth,
+          mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
+
+  uv_loop_t *loop = uv_default_loop();
+  uv_signal_init(loop, &d.hup);
+  uv_signal_init(loop, &d.term);
+  uv_signal_init(loop, &d.intr);
+  d.hup.data = d.term.data = d.intr.data = &d;
+  uv_signal_start(&d.hup, on_hup, SIGHUP);
+  uv_signal_start(&d.term, on_stop, SIGTERM);
+  uv_signal_start(&d.intr, on_stop, SIGINT);
+
+  rc = mqg_server_start(server);
+  if (rc != 0) {
+    fprintf(stderr, "mqgate: cannot start workers: %s\n", uv_strerror(rc));
+  } else {
+    uv_run(loop, UV_RUN_DEFAULT);
+  }
+  mqg_server_stop(server);
+  mqg_server_free(server);
+  mqg_tls_free(d.tls);
+  uv_loop_close(loop);
+  mqg_config_cleanup(&cfg);
+  mqg_log(MQG_LOG_INFO, "stopped");
+  return rc == 0 ? 0 : 1;
+}

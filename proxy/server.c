@@ -1,0 +1,186 @@
+/* server.c: see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "log.h"
+
+#define READ_BUF_SIZE (64 * 1024)
+#define ACCEPTS_PER_WAKEUP 64
+#define EMFILE_RETRY_MS 100
+
+struct mqg_server {
+  mqg_proxy_opts opts;
+  mqg_worker *workers;
+  unsigned nworkers;
+  int started;
+};
+
+static int listen_socket(const struct sockaddr_storage *addr) {
+  int one = 1;
+  int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      bind(fd, (const struct sockaddr *)addr, len) != 0 || listen(fd, 4096) != 0) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  return fd;
+}
+
+static void on_accept(uv_poll_t *h, int status, int events);
+
+static void on_accept_retry(uv_timer_t *t) {
+  mqg_worker *w = t->data;
+  if (!w->stopping)
+    uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events) {
+  mqg_worker *w = h->data;
+  for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+    int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* Out of descriptors: stop accepting for a moment instead of spinning
+         * on a listening socket that stays readable. The pending connections
+         * wait in the backlog. */
+        mqg_log(MQG_LOG_WARN, "worker %d: accept: %s; pausing %d ms", w->index,
+                strerror(errno), EMFILE_RETRY_MS);
+        uv_poll_stop(&w->accept_poll);
+        uv_timer_start(&w->accept_retry, on_accept_retry, EMFILE_RETRY_MS, 0);
+      }
+      return; /* EAGAIN, or a connection that died in the backlog */
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn__accept(w, fd);
+  }
+}
+
+static void on_wakeup(uv_async_t *a) {
+  mqg_worker *w = a->data;
+  if (!w->stopping)
+    return;
+  uv_close((uv_handle_t *)&w->accept_poll, NULL);
+  uv_close((uv_handle_t *)&w->accept_retry, NULL);
+  uv_close((uv_handle_t *)&w->wakeup, NULL);
+  while (w->conns != NULL)
+    conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+}
+
+static void worker_main(void *arg) {
+  mqg_worker *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
+                           size_t errlen) {
+  struct sockaddr_storage listen_addr;
+  mqg_server *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  mqg_config_parse_addr(cfg->listen, &listen_addr);
+  mqg_config_parse_addr(cfg->backend, &s->opts.backend);
+  s->opts.handshake_ms = cfg->handshake_timeout;
+  s->opts.connect_ms = cfg->connect_timeout;
+  s->opts.backend_ms = cfg->backend_timeout;
+  s->opts.linger_ms = 1000;
+  s->opts.max_connect_size = cfg->max_connect_size;
+  s->opts.write_queue_limit = cfg->write_queue_limit;
+
+  unsigned n = cfg->workers;
+  if (n == 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    n = cores > 0 ? (unsigned)cores : 1;
+  }
+  s->workers = calloc(n, sizeof(*s->workers));
+  if (s->workers == NULL) {
+    snprintf(err, errlen, "out of memory");
+    free(s);
+    return NULL;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    mqg_worker *w = &s->workers[i];
+    w->index = (int)i;
+    w->tls = tls;
+    w->opts = &s->opts;
+    w->lfd = listen_socket(&listen_addr);
+    w->rbuf_cap = READ_BUF_SIZE;
+    w->rbuf = malloc(w->rbuf_cap);
+    if (w->lfd < 0 || w->rbuf == NULL) {
+      snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+               w->lfd < 0 ? strerror(-w->lfd) : "out of memory");
+      free(w->rbuf);
+      if (w->lfd >= 0)
+        close(w->lfd);
+      s->nworkers = i;
+      mqg_server_free(s);
+      return NULL;
+    }
+    uv_loop_init(&w->loop);
+    uv_poll_init_socket(&w->loop, &w->accept_poll, w->lfd);
+    uv_timer_init(&w->loop, &w->accept_retry);
+    uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+    w->accept_poll.data = w->accept_retry.data = w->wakeup.data = w;
+    uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
+    s->nworkers = i + 1;
+  }
+  mqg_log(MQG_LOG_INFO, "listening on %s with %u workers, backend %s", cfg->listen,
+          n, cfg->backend);
+  return s;
+}
+
+int mqg_server_start(mqg_server *s) {
+  for (unsigned i = 0; i < s->nworkers; i++) {
+    int rc = uv_thread_create(&s->workers[i].thread, worker_main, &s->workers[i]);
+    if (rc != 0)
+      return rc;
+    s->started = (int)i + 1;
+  }
+  return 0;
+}
+
+void mqg_server_stop(mqg_server *s) {
+  for (int i = 0; i < s->started; i++) {
+    /* Plain store before the async send: uv_async_send is a full barrier. */
+    s->workers[i].stopping = 1;
+    uv_async_send(&s->workers[i].wakeup);
+  }
+  for (int i = 0; i < s->started; i++)
+    uv_thread_join(&s->workers[i].thread);
+  s->started = 0;
+}
+
+void mqg_server_free(mqg_server *s) {
+  if (s == NULL)
+    return;
+  for (unsigned i = 0; i < s->nworkers; i++) {
+    mqg_worker *w = &s->workers[i];
+    if (!uv_is_closing((uv_handle_t *)&w->wakeup)) {
+      w->stopping = 1;
+      on_wakeup(&w->wakeup);
+    }
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    close(w->lfd);
+    free(w->rbuf);
+  }
+  free(s->workers);
+  free(s);
+}

@@ -1,0 +1,33 @@
+/* server.h: the set of worker threads, each with its own libuv loop and
+ * its own listening socket on the same address (SO_REUSEPORT: the kernel
+ * spreads new connections over the workers, no lock is shared).
+ *
+ * Errors: mqg_server_new returns NULL with a message; the rest cannot fail. */
+#ifndef MQG_SERVER_H
+#define MQG_SERVER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "tlsctx.h"
+
+typedef struct mqg_server mqg_server;
+
+/* mqg_server_new binds one listening socket per worker on --listen (so
+ * address errors show before anything runs) and prepares the workers.
+ * |tls| is borrowed and must outlive the server. Returns a new server owned by
+ * the caller or NULL with the reason in |err|. */
+mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
+                           size_t errlen);
+
+/* mqg_server_start starts the worker threads. Returns 0 or a negative errno. */
+int mqg_server_start(mqg_server *s);
+
+/* mqg_server_stop makes every worker stop accepting, close its connections
+ * and return, and waits for them. */
+void mqg_server_stop(mqg_server *s);
+
+/* mqg_server_free releases |s| (stopped or never started; NULL ignored). */
+void mqg_server_free(mqg_server *s);
+
+#endif

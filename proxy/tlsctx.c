@@ -1,0 +1,266 @@
+/* tlsctx.c: see tlsctx.h. */
+#include "tlsctx.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "certgen.h"
+#include "log.h"
+#include "mtls_verify.h"
+
+#define MAX_PEER_CHAIN 16
+
+struct mqg_tls {
+  SSL_CTX *ctx;
+  mqg_mtls_verifier *verifier;
+  _Atomic uint32_t window; /* min << 16 | max */
+};
+
+void mqg_tls_peer_cleanup(mqg_tls_peer *p) {
+  free(p->cn);
+  memset(p, 0, sizeof(*p));
+}
+
+static enum ssl_verify_result_t verify_cb(SSL *ssl, uint8_t *out_alert) {
+  mqg_tls_peer *peer = SSL_get_app_data(ssl);
+  const mqg_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+  const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(ssl);
+  const CRYPTO_BUFFER *certs[MAX_PEER_CHAIN];
+  size_t n = chain == NULL ? 0 : sk_CRYPTO_BUFFER_num(chain);
+  mqg_certinfo info;
+  mqg_reason r;
+
+  memset(&info, 0, sizeof(info));
+  if (n > MAX_PEER_CHAIN) {
+    r = MQG_REASON_CHAIN_TOO_LONG;
+  } else {
+    for (size_t i = 0; i < n; i++)
+      certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
+    r = mqg_mtls_verify(t->verifier, certs, n, (int64_t)time(NULL), &info);
+  }
+  if (info.fingerprint[0] != '\0') {
+    peer->has_cert = 1;
+    memcpy(peer->sha256, info.sha256, sizeof(peer->sha256));
+    free(peer->cn);
+    peer->cn = info.cn[0] != '\0' ? strdup(info.cn) : NULL;
+  }
+  peer->reason = r;
+  if (r == MQG_REASON_OK)
+    return ssl_verify_ok;
+  *out_alert = mqg_reason_alert(r, SSL_version(ssl));
+  return ssl_verify_invalid;
+}
+
+/* Reads every certificate of a PEM file into DER buffers for
+ * SSL_CTX_set_chain_and_key. Returns the count, or -1. */
+static int load_chain(const char *path, CRYPTO_BUFFER **out, int max) {
+  BIO *bio = BIO_new_file(path, "r");
+  int n = 0;
+  if (bio == NULL)
+    return -1;
+  X509 *x;
+  while (n < max && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    uint8_t *der = NULL;
+    int len = i2d_X509(x, &der);
+    X509_free(x);
+    if (len <= 0)
+      break;
+    out[n] = CRYPTO_BUFFER_new(der, (size_t)len, NULL);
+    OPENSSL_free(der);
+    if (out[n] == NULL)
+      break;
+    n++;
+  }
+  ERR_clear_error(); /* the loop ends on "no start line" */
+  BIO_free(bio);
+  return n;
+}
+
+/* Makes sure <state_dir>/server.{crt,key} exist, generating them once. */
+static int default_cert(const char *dir, char *cert_path, char *key_path,
+                        size_t cap, char *err, size_t errlen) {
+  snprintf(cert_path, cap, "%s/server.crt", dir);
+  snprintf(key_path, cap, "%s/server.key", dir);
+  struct stat st;
+  if (stat(cert_path, &st) == 0 && stat(key_path, &st) == 0)
+    return 0;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create state dir %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  time_t now = time(NULL);
+  mqg_cert_spec spec = {.cn = "localhost",
+                        .org = "mqgate default certificate",
+                        .not_before = (int64_t)now - 86400,
+                        .not_after = (int64_t)now + 10 * 365 * 86400LL,
+                        .server = 1};
+  EVP_PKEY *key = mqg_certgen_key(MQG_KEY_EC_P256);
+  X509 *cert = key ? mqg_certgen_issue(&spec, key, NULL, NULL) : NULL;
+  int rc = cert ? mqg_certgen_write(cert_path, cert, NULL, key_path, key) : -ENOMEM;
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot write default server certificate to %s: %s",
+             dir, strerror(-rc));
+    return -1;
+  }
+  mqg_log(MQG_LOG_INFO, "generated default server certificate %s", cert_path);
+  return 0;
+}
+
+static int load_server_cert(SSL_CTX *ctx, const mqg_config *cfg, char *err,
+                            size_t errlen) {
+  char cert_path[4096], key_path[4096];
+  CRYPTO_BUFFER *chain[10];
+  int n = 0, ok = 0;
+  EVP_PKEY *key = NULL;
+
+  if (cfg->cert[0] != '\0') {
+    snprintf(cert_path, sizeof(cert_path), "%s", cfg->cert);
+    snprintf(key_path, sizeof(key_path), "%s", cfg->key);
+  } else if (default_cert(cfg->state_dir, cert_path, key_path,
+                          sizeof(cert_path), err, errlen) != 0) {
+    return -1;
+  }
+  n = load_chain(cert_path, chain, 10);
+  if (n <= 0) {
+    snprintf(err, errlen, "%s: no PEM certificate could be read", cert_path);
+    goto out;
+  }
+  if (mqg_certgen_load(NULL, NULL, key_path, &key) != 0) {
+    snprintf(err, errlen, "%s: no PEM private key could be read", key_path);
+    goto out;
+  }
+  if (!SSL_CTX_set_chain_and_key(ctx, chain, (size_t)n, key, NULL)) {
+    snprintf(err, errlen, "%s does not match the key in %s (or key type unsupported)",
+             cert_path, key_path);
+    goto out;
+  }
+  ok = 1;
+out:
+  for (int i = 0; i < n; i++)
+    CRYPTO_BUFFER_free(chain[i]);
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return ok ? 0 : -1;
+}
+
+mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
+  mqg_tls *t = calloc(1, sizeof(*t));
+  if (t == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  t->ctx = SSL_CTX_new(TLS_with_buffers_method());
+  if (t->ctx == NULL) {
+    snprintf(err, errlen, "SSL_CTX_new failed");
+    goto fail;
+  }
+  t->verifier = mqg_mtls_verifier_new(cfg->client_ca, err, errlen);
+  if (t->verifier == NULL)
+    goto fail;
+  if (load_server_cert(t->ctx, cfg, err, errlen) != 0)
+    goto fail;
+  SSL_CTX_set_app_data(t->ctx, t);
+  /* The outer bounds; each SSL narrows them to the current window. */
+  SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(t->ctx, TLS1_3_VERSION);
+  SSL_CTX_set_custom_verify(t->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                            verify_cb);
+  /* A resumed session runs the check again: a certificate that expired (or,
+   * with the registry, was revoked) since cannot come back by resumption. */
+  SSL_CTX_set_reverify_on_resume(t->ctx, 1);
+  /* Resumption by tickets only: no per-session memory on the server. */
+  SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+  static const uint8_t sid_ctx[] = "mqgate";
+  SSL_CTX_set_session_id_context(t->ctx, sid_ctx, sizeof(sid_ctx) - 1);
+  /* The pump retries a blocked write from its own queue, which may have
+   * moved and grown since. */
+  SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  mqg_tls_set_window(t, cfg->tls_min, cfg->tls_max);
+  return t;
+fail:
+  mqg_tls_free(t);
+  return NULL;
+}
+
+void mqg_tls_free(mqg_tls *t) {
+  if (t == NULL)
+    return;
+  SSL_CTX_free(t->ctx);
+  mqg_mtls_verifier_free(t->verifier);
+  free(t);
+}
+
+void mqg_tls_set_window(mqg_tls *t, uint16_t min, uint16_t max) {
+  atomic_store(&t->window, (uint32_t)min << 16 | max);
+}
+
+void mqg_tls_get_window(const mqg_tls *t, uint16_t *min, uint16_t *max) {
+  uint32_t w = atomic_load(&((mqg_tls *)t)->window);
+  *min = (uint16_t)(w >> 16);
+  *max = (uint16_t)w;
+}
+
+SSL *mqg_tls_ssl_new(mqg_tls *t, int fd, mqg_tls_peer *peer) {
+  uint16_t min, max;
+  SSL *ssl = SSL_new(t->ctx);
+  if (ssl == NULL)
+    return NULL;
+  mqg_tls_get_window(t, &min, &max);
+  if (!SSL_set_min_proto_version(ssl, min) ||
+      !SSL_set_max_proto_version(ssl, max) || !SSL_set_fd(ssl, fd)) {
+    SSL_free(ssl);
+    return NULL;
+  }
+  SSL_set_app_data(ssl, peer);
+  SSL_set_accept_state(ssl);
+  return ssl;
+}
+
+mqg_reason mqg_tls_failure_reason(SSL *ssl, const mqg_tls_peer *peer,
+                                  char *detail, size_t detail_len) {
+  uint32_t e = ERR_peek_error();
+  mqg_reason r = MQG_REASON_TLS_ERROR;
+  (void)ssl;
+  if (e != 0)
+    ERR_error_string_n(e, detail, detail_len);
+  else
+    snprintf(detail, detail_len, "connection closed during handshake");
+  /* A peer that closes without a TLS error (a port probe, a load balancer's
+   * health check) was not refused. */
+  if (e == 0 && peer->reason == MQG_REASON_OK)
+    r = MQG_REASON_CLOSED;
+  else if (peer->reason != MQG_REASON_OK)
+    r = peer->reason;
+  else if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
+    switch (ERR_GET_REASON(e)) {
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      /* The device's answer to a version below its own minimum: the window
+       * offered it nothing it accepts. */
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        r = MQG_REASON_TLS_VERSION;
+        break;
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        r = MQG_REASON_NO_CERT;
+        break;
+      /* BoringSSL checks the leaf may sign (digitalSignature) before our
+       * callback runs, and answers illegal_parameter itself. */
+      case SSL_R_KEY_USAGE_BIT_INCORRECT:
+        r = MQG_REASON_BAD_CERT;
+        break;
+    }
+  }
+  ERR_clear_error();
+  return r;
+}
