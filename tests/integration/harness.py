@@ -1,0 +1,371 @@
+"""harness.py: what the integration tests share.
+
+Each test starts the real servers it needs (Mosquitto, mqgate) on free
+loopback ports in a temporary directory and stops them at the end. Clients are
+real: mosquitto_pub/mosquitto_sub, openssl s_client, and a small MQTT client
+over Python's ssl module (OpenSSL) for byte-exact checks.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("MQG_BUILD_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+MQGATE = os.path.join(BUILD, "proxy", "mqgate")
+CERTGEN = os.path.join(BUILD, "bench", "mqgate-certgen")
+
+_results = {"passed": 0, "failed": []}
+
+
+def check(cond, what):
+    """Records one assertion; finish() exits non-zero if any failed."""
+    print(("ok     " if cond else "FAILED ") + what, flush=True)
+    if cond:
+        _results["passed"] += 1
+    else:
+        _results["failed"].append(what)
+    return cond
+
+
+def finish():
+    print("%d passed, %d failed" % (_results["passed"], len(_results["failed"])))
+    sys.exit(1 if _results["failed"] or not _results["passed"] else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("port %d never opened" % port)
+
+
+def wait_for(fn, timeout=10.0, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
+
+
+class Workdir:
+    """A temp dir readable by Mosquitto even after it drops root."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="mqgate-it-")
+        os.chmod(self.path, 0o755)
+        self.procs = []
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Pki:
+    """Demo PKI made with mqgate-certgen: a CA, a server cert, devices."""
+
+    def __init__(self, wd):
+        self.wd = wd
+        self.ca_cert, self.ca_key = wd.file("ca.crt"), wd.file("ca.key")
+        run([CERTGEN, "ca", "--cn", "Test Fleet CA", "--out-cert", self.ca_cert,
+             "--out-key", self.ca_key])
+        self.server_cert, self.server_key = wd.file("server.crt"), wd.file("server.key")
+        run([CERTGEN, "server", "--cn", "localhost", "--issuer-cert", self.ca_cert,
+             "--issuer-key", self.ca_key, "--out-cert", self.server_cert,
+             "--out-key", self.server_key])
+        for f in os.listdir(wd.path):
+            os.chmod(wd.file(f), 0o644)
+
+    def device(self, cn, issuer=None, extra=()):
+        cert, key = self.wd.file(cn + ".crt"), self.wd.file(cn + ".key")
+        ic, ik = issuer or (self.ca_cert, self.ca_key)
+        run([CERTGEN, "device", "--cn", cn, "--issuer-cert", ic, "--issuer-key", ik,
+             "--out-cert", cert, "--out-key", key] + list(extra))
+        os.chmod(key, 0o644)
+        return cert, key
+
+    def other_ca(self, name="Other CA"):
+        cert, key = self.wd.file("other-ca.crt"), self.wd.file("other-ca.key")
+        run([CERTGEN, "ca", "--cn", name, "--out-cert", cert, "--out-key", key])
+        return cert, key
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (cmd[0], r.returncode, r.stderr))
+    return r
+
+
+class Mosquitto:
+    def __init__(self, wd, port=None, extra_conf=""):
+        self.wd = wd
+        self.port = port or free_port()
+        self.conf = wd.file("mosquitto-%d.conf" % self.port)
+        self.log = wd.file("mosquitto-%d.log" % self.port)
+        with open(self.conf, "w") as f:
+            # A file log is flushed line by line (stdout to a file is not).
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\n"
+                    "log_dest file %s\nlog_type all\nconnection_messages true\n"
+                    "%s" % (self.port, self.log, extra_conf))
+        open(self.log, "a").close()
+        os.chmod(self.log, 0o666)  # Mosquitto started as root drops to its user
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wd.procs.append(self.proc)
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            print(self.text())
+            raise
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def client_ids(self):
+        """Client IDs the broker saw connect, in order."""
+        return re.findall(r"New client connected from \S+ as (\S+) ", self.text())
+
+
+class Mqgate:
+    def __init__(self, wd, pki, backend_port, args=(), env=None, port=None):
+        self.wd = wd
+        self.port = port or free_port()
+        self.log = wd.file("mqgate-%d.log" % self.port)
+        self.cmd = [MQGATE, "--listen", "127.0.0.1:%d" % self.port,
+                    "--backend", "127.0.0.1:%d" % backend_port,
+                    "--cert", pki.server_cert, "--key", pki.server_key,
+                    "--client-ca", pki.ca_cert, "--workers", "2",
+                    "--state-dir", wd.file("state")] + list(args)
+        e = dict(os.environ)
+        e.update(env or {})
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=e)
+        wd.procs.append(self.proc)
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            print(self.text())
+            raise
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(15)
+        self.logf.close()
+        return rc
+
+
+# --- a small MQTT client over TLS ---------------------------------------
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def mstr(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return struct.pack(">H", len(s)) + s
+
+
+def connect_packet(level=4, client_id="", clean=True, keepalive=60,
+                   username=None, password=None, will=None, props=b""):
+    name = b"MQIsdp" if level == 3 else b"MQTT"
+    flags = 0x02 if clean else 0
+    payload = mstr(client_id)
+    if will:
+        topic, msg, qos, retain = will
+        flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
+        if level == 5:
+            payload += varint(0)
+        payload += mstr(topic) + mstr(msg)
+    if username is not None:
+        flags |= 0x80
+        payload += mstr(username)
+    if password is not None:
+        flags |= 0x40
+        payload += mstr(password)
+    vh = mstr(name) + bytes([level, flags]) + struct.pack(">H", keepalive)
+    if level == 5:
+        vh += varint(len(props)) + props
+    body = vh + payload
+    return b"\x10" + varint(len(body)) + body
+
+
+def publish_packet(topic, payload, qos=0, pid=1, level=4):
+    body = mstr(topic) + (struct.pack(">H", pid) if qos else b"")
+    if level == 5:
+        body += b"\x00"
+    body += payload
+    return bytes([0x30 | (qos << 1)]) + varint(len(body)) + body
+
+
+def subscribe_packet(topic, qos=0, pid=1, level=4):
+    body = struct.pack(">H", pid) + (b"\x00" if level == 5 else b"") + mstr(topic) + bytes([qos])
+    return b"\x82" + varint(len(body)) + body
+
+
+def client_context(cert=None, key=None, ca=None, version=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if ca:
+        ctx.load_verify_locations(ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    if version:
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.minimum_version = version
+        ctx.maximum_version = version
+    return ctx
+
+
+class Client:
+    """A blocking MQTT-over-TLS client that sends raw packets."""
+
+    def __init__(self, port, ctx, timeout=10.0):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = ctx.wrap_socket(raw)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def recv_packet(self):
+        """Returns (first byte, body) of the next packet, or None at EOF."""
+        while True:
+            if len(self.buf) >= 2:
+                mult, n, i = 1, 0, 1
+                while i < len(self.buf) and i <= 4:
+                    n += (self.buf[i] & 0x7F) * mult
+                    mult *= 128
+                    if not self.buf[i] & 0x80:
+                        break
+                    i += 1
+                else:
+                    i = None
+                if i is not None and i < len(self.buf) and len(self.buf) >= i + 1 + n:
+                    pkt = self.buf[:i + 1 + n]
+                    self.buf = self.buf[i + 1 + n:]
+                    return pkt[0], pkt[i + 1:]
+            try:
+                d = self.sock.recv(65536)
+            except (ssl.SSLError, ConnectionError, OSError):
+                d = b""
+            if not d:
+                return None
+            self.buf += d
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def connack_props(body):
+    """MQTT 5 CONNACK body -> (reason code, {property id: raw value})."""
+    rc = body[1]
+    props = {}
+    if len(body) > 2:
+        mult, n, i = 1, 0, 2
+        while True:
+            n += (body[i] & 0x7F) * mult
+            mult *= 128
+            i += 1
+            if not body[i - 1] & 0x80:
+                break
+        p, end = i, i + n
+        while p < end:
+            pid = body[p]
+            p += 1
+            if pid == 0x12 or pid in (0x1A, 0x1C, 0x1F, 0x03, 0x08, 0x15):
+                ln = struct.unpack(">H", body[p:p + 2])[0]
+                props[pid] = body[p + 2:p + 2 + ln]
+                p += 2 + ln
+            elif pid in (0x11, 0x27):
+                props[pid] = body[p:p + 4]
+                p += 4
+            elif pid in (0x13, 0x21, 0x22):
+                props[pid] = body[p:p + 2]
+                p += 2
+            elif pid == 0x26:
+                l1 = struct.unpack(">H", body[p:p + 2])[0]
+                l2 = struct.unpack(">H", body[p + 2 + l1:p + 4 + l1])[0]
+                p += 4 + l1 + l2
+            else:
+                props[pid] = body[p:p + 1]
+                p += 1
+    return rc, props
+
+
+def tls_alert_of(exc):
+    """The alert name in an ssl exception text ('tlsv13 alert certificate
+    required' -> 'certificate required'), or the text itself."""
+    m = re.search(r"(?:tlsv1\d?|sslv3) alert ([a-z ]+)", str(exc).lower())
+    return m.group(1).strip() if m else str(exc)
+
+
+def handshake_error(port, ctx):
+    """Connects, completes the handshake and reads once: returns the alert
+    the server sent (or '' when the connection stayed up)."""
+    try:
+        c = Client(port, ctx, timeout=5)
+        # In TLS 1.3 the server's verdict on our certificate comes after our
+        # side considers the handshake done: read to see it.
+        c.send(connect_packet(4, "probe"))
+        c.sock.recv(16)
+        c.close()
+        return ""
+    except ssl.SSLError as e:
+        return tls_alert_of(e)
+    except (ConnectionError, OSError) as e:
+        return "closed: %s" % e
