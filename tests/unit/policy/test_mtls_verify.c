@@ -66,7 +66,10 @@ static void tmp_init(tmp *t) {
 static const char *tmp_bundle(tmp *t, const pair *const *certs, size_t n) {
   ASSERT(t->n < 8);
   char *path = t->paths[t->n];
-  snprintf(path, 128, "%s/bundle-%d.pem", t->dir, t->n++);
+  char name[sizeof(t->paths[0])]; /* a separate buffer: GCC cannot tell
+                                      t->dir and t->paths[] apart */
+  snprintf(name, sizeof(name), "%s/bundle-%d.pem", t->dir, t->n++);
+  memcpy(path, name, sizeof(name));
   FILE *f = fopen(path, "w");
   ASSERT(f != NULL);
   for (size_t i = 0; i < n; i++)
