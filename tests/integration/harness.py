@@ -20,6 +20,7 @@ import time
 BUILD = os.environ.get("MQG_BUILD_DIR") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build")
 MQGATE = os.path.join(BUILD, "proxy", "mqgate")
+MQGATECTL = os.path.join(BUILD, "policy", "mqgatectl")
 CERTGEN = os.path.join(BUILD, "bench", "mqgate-certgen")
 
 _results = {"passed": 0, "failed": []}
@@ -158,6 +159,39 @@ class Mosquitto:
     def client_ids(self):
         """Client IDs the broker saw connect, in order."""
         return re.findall(r"New client connected from \S+ as (\S+) ", self.text())
+
+
+class Redis:
+    """A real redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, wd, port=None):
+        self.wd = wd
+        self.port = port or free_port()
+        self.log = wd.file("redis-%d.log" % self.port)
+        self.start()
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.wd.path,
+             "--logfile", self.log],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wd.procs.append(self.proc)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def cli(self, *args):
+        """Runs redis-cli against this server; returns its stdout, stripped."""
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
 
 
 class Mqgate:
