@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct mqg_mtls_verifier {
    * serves every thread. */
   X509_STORE *store;
   STACK_OF(X509) *anchors; /* the same certificates, to measure chains */
+  uint8_t (*anchor_ids)[32]; /* SHA-256 of each anchor's DER, same order */
 };
 
 /* Per-call state for the verify callback, reached through the store
@@ -68,36 +70,19 @@ static const char *subject_cn(X509 *x, char *buf, size_t len) {
   return buf;
 }
 
-mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
-                                         size_t errlen) {
+/* load_bio reads every certificate of the PEM stream |bio| (named |name|
+ * in messages) into a new verifier. Consumes nothing; |bio| stays the
+ * caller's. */
+static mqg_mtls_verifier *load_bio(BIO *bio, const char *name, char *err,
+                                   size_t errlen) {
   mqg_mtls_verifier *v = calloc(1, sizeof(*v));
   X509 *x = NULL;
-  BIO *bio = NULL;
-  FILE *f = NULL;
   char cn[128];
   int count = 0;
 
   if (v == NULL || (v->store = X509_STORE_new()) == NULL ||
       (v->anchors = sk_X509_new_null()) == NULL) {
-    set_err(err, errlen, "%s: out of memory", ca_file);
-    goto err;
-  }
-  if ((f = fopen(ca_file, "rb")) == NULL) {
-    set_err(err, errlen, "cannot read CA file %s: %s", ca_file,
-            strerror(errno));
-    goto err;
-  }
-  /* A directory opens fine and then reads as an empty, confusing file. */
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    set_err(err, errlen, "cannot read CA file %s: %s", ca_file,
-            strerror(EISDIR));
-    goto err;
-  }
-  if ((bio = BIO_new_fp(f, BIO_CLOSE)) == NULL) {
-    fclose(f);
-    set_err(err, errlen, "%s: out of memory", ca_file);
+    set_err(err, errlen, "%s: out of memory", name);
     goto err;
   }
   ERR_clear_error();
@@ -108,19 +93,19 @@ mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
     uint32_t flags = X509_get_extension_flags(x);
     if (flags & EXFLAG_INVALID) {
       set_err(err, errlen, "certificate %d of %s has a malformed extension",
-              count, ca_file);
+              count, name);
       goto err;
     }
     if (!(flags & EXFLAG_CA)) {
       set_err(err, errlen,
               "certificate %d of %s (CN %s) is not a CA (no basicConstraints "
               "CA:TRUE)",
-              count, ca_file, subject_cn(x, cn, sizeof(cn)));
+              count, name, subject_cn(x, cn, sizeof(cn)));
       goto err;
     }
     if (!X509_STORE_add_cert(v->store, x) || !sk_X509_push(v->anchors, x)) {
       set_err(err, errlen, "certificate %d of %s: cannot add it to the store",
-              count, ca_file);
+              count, name);
       goto err;
     }
     x = NULL; /* now owned by |v->anchors| */
@@ -129,24 +114,74 @@ mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
    * anything else is a damaged PEM block. */
   uint32_t e = ERR_peek_last_error();
   if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-    set_err(err, errlen, "certificate %d of %s does not parse", count + 1,
-            ca_file);
+    set_err(err, errlen, "certificate %d of %s does not parse", count + 1, name);
     goto err;
   }
   if (count == 0) {
-    set_err(err, errlen, "no certificate in %s", ca_file);
+    set_err(err, errlen, "no certificate in %s", name);
     goto err;
   }
+  v->anchor_ids = calloc((size_t)count, sizeof(*v->anchor_ids));
+  if (v->anchor_ids == NULL) {
+    set_err(err, errlen, "%s: out of memory", name);
+    goto err;
+  }
+  for (int i = 0; i < count; i++) {
+    uint8_t *der = NULL;
+    int len = i2d_X509(sk_X509_value(v->anchors, (size_t)i), &der);
+    if (len <= 0) {
+      set_err(err, errlen, "%s: cannot encode certificate %d", name, i + 1);
+      goto err;
+    }
+    mqg_certinfo_fingerprint(der, (size_t)len, v->anchor_ids[i]);
+    OPENSSL_free(der);
+  }
   ERR_clear_error();
-  BIO_free(bio);
   return v;
 
 err:
   ERR_clear_error();
   X509_free(x);
-  BIO_free(bio);
   mqg_mtls_verifier_free(v);
   return NULL;
+}
+
+mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
+                                         size_t errlen) {
+  FILE *f = fopen(ca_file, "rb");
+  if (f == NULL) {
+    set_err(err, errlen, "cannot read CA file %s: %s", ca_file, strerror(errno));
+    return NULL;
+  }
+  /* A directory opens fine and then reads as an empty, confusing file. */
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    set_err(err, errlen, "cannot read CA file %s: %s", ca_file, strerror(EISDIR));
+    return NULL;
+  }
+  BIO *bio = BIO_new_fp(f, BIO_CLOSE);
+  if (bio == NULL) {
+    fclose(f);
+    set_err(err, errlen, "%s: out of memory", ca_file);
+    return NULL;
+  }
+  mqg_mtls_verifier *v = load_bio(bio, ca_file, err, errlen);
+  BIO_free(bio);
+  return v;
+}
+
+mqg_mtls_verifier *mqg_mtls_verifier_new_pem(const char *pem, size_t len,
+                                             const char *name, char *err,
+                                             size_t errlen) {
+  BIO *bio = BIO_new_mem_buf(pem, len);
+  if (bio == NULL) {
+    set_err(err, errlen, "%s: out of memory", name);
+    return NULL;
+  }
+  mqg_mtls_verifier *v = load_bio(bio, name, err, errlen);
+  BIO_free(bio);
+  return v;
 }
 
 void mqg_mtls_verifier_free(mqg_mtls_verifier *v) {
@@ -154,6 +189,7 @@ void mqg_mtls_verifier_free(mqg_mtls_verifier *v) {
     return;
   X509_STORE_free(v->store);
   sk_X509_pop_free(v->anchors, X509_free);
+  free(v->anchor_ids);
   free(v);
 }
 
@@ -180,12 +216,16 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx) {
  * first registered certificate. BoringSSL may run on past a registered
  * intermediate to a registered root; the path that counts is the
  * shortest, the one a partial chain allows, for length and validity. */
-static size_t chain_length(const mqg_mtls_verifier *v, STACK_OF(X509) *chain) {
+static size_t chain_length(const mqg_mtls_verifier *v, STACK_OF(X509) *chain,
+                           size_t *anchor) {
   size_t n = sk_X509_num(chain);
   for (size_t i = 1; i < n; i++)
     for (size_t k = 0; k < sk_X509_num(v->anchors); k++)
-      if (X509_cmp(sk_X509_value(chain, i), sk_X509_value(v->anchors, k)) == 0)
+      if (X509_cmp(sk_X509_value(chain, i), sk_X509_value(v->anchors, k)) == 0) {
+        *anchor = k;
         return i + 1;
+      }
+  *anchor = SIZE_MAX;
   return n;
 }
 
@@ -226,7 +266,8 @@ static mqg_reason map_error(int e, int depth) {
 
 mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
                            const CRYPTO_BUFFER *const *certs, size_t n,
-                           int64_t now, mqg_certinfo *leaf) {
+                           int64_t now, mqg_certinfo *leaf,
+                           uint8_t anchor_id[32]) {
   mqg_certinfo info;
   X509 *x = NULL;
   STACK_OF(X509) *untrusted = NULL;
@@ -299,13 +340,18 @@ mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
   STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
   if (chain == NULL)
     goto out;
-  size_t len = chain_length(v, chain);
-  if (len > MQG_MTLS_MAX_DEPTH)
+  size_t anchor;
+  size_t len = chain_length(v, chain, &anchor);
+  if (anchor == SIZE_MAX) /* cannot happen for a verified chain: fail closed */
+    r = MQG_REASON_UNKNOWN_CA;
+  else if (len > MQG_MTLS_MAX_DEPTH)
     r = MQG_REASON_CHAIN_TOO_LONG;
   else if (st.time_err != 0 && (size_t)st.time_depth < len)
     r = map_error(st.time_err, st.time_depth);
   else
     r = MQG_REASON_OK;
+  if (r == MQG_REASON_OK && anchor_id != NULL)
+    memcpy(anchor_id, v->anchor_ids[anchor], 32);
 
 out:
   /* Verification failures leave entries in the thread's error queue; they

@@ -30,6 +30,13 @@ typedef struct mqg_mtls_verifier mqg_mtls_verifier;
 mqg_mtls_verifier *mqg_mtls_verifier_new(const char *ca_file, char *err,
                                          size_t errlen);
 
+/* mqg_mtls_verifier_new_pem is mqg_mtls_verifier_new for a bundle held in
+ * memory (|len| bytes of concatenated PEM certificates, e.g. the registered
+ * CAs of the registry); |name| names it in messages. */
+mqg_mtls_verifier *mqg_mtls_verifier_new_pem(const char *pem, size_t len,
+                                             const char *name, char *err,
+                                             size_t errlen);
+
 /* mqg_mtls_verifier_free releases |v|; NULL is ignored. */
 void mqg_mtls_verifier_free(mqg_mtls_verifier *v);
 
@@ -39,9 +46,13 @@ void mqg_mtls_verifier_free(mqg_mtls_verifier *v);
  * MQG_REASON_NO_CERT (n == 0), BAD_CERT (unparseable, a CA certificate used
  * as a device certificate, or not usable for TLS client auth), UNKNOWN_CA,
  * CHAIN_TOO_LONG, CERT_EXPIRED or CERT_NOT_YET_VALID. When |leaf| is not
- * NULL and the leaf parses, it is filled in (also on refusal, for the log). */
+ * NULL and the leaf parses, it is filled in (also on refusal, for the log).
+ * When the chain is good and |anchor_id| is not NULL, it receives the
+ * SHA-256 of the DER of the trust anchor the chain reached (the nearest
+ * one: a registered intermediate before its root). */
 mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
                            const CRYPTO_BUFFER *const *certs, size_t n,
-                           int64_t now, mqg_certinfo *leaf);
+                           int64_t now, mqg_certinfo *leaf,
+                           uint8_t anchor_id[32]);
 
 #endif

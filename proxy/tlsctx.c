@@ -45,7 +45,7 @@ static enum ssl_verify_result_t verify_cb(SSL *ssl, uint8_t *out_alert) {
   } else {
     for (size_t i = 0; i < n; i++)
       certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
-    r = mqg_mtls_verify(t->verifier, certs, n, (int64_t)time(NULL), &info);
+    r = mqg_mtls_verify(t->verifier, certs, n, (int64_t)time(NULL), &info, NULL);
   }
   if (info.fingerprint[0] != '\0') {
     peer->has_cert = 1;

@@ -49,6 +49,7 @@
   X(mtls_verify, mtls_verify_chain_length)                                  \
   X(mtls_verify, mtls_verify_bundle_errors)                                 \
   X(mtls_verify, mtls_verify_threads)                                       \
+  X(mtls_verify, mtls_verify_anchor_id)                                     \
   X(certgen, certgen_ca_and_leaf)                                           \
   X(certgen, certgen_rsa_server)                                            \
   X(certgen, certgen_bad_input)                                             \

@@ -115,7 +115,7 @@ static mqg_reason check_at(const mqg_mtls_verifier *v,
   for (size_t i = 0; i < n; i++)
     bufs[i] = buffer_of(chain[i]->cert);
   mqg_reason r =
-      mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, n, now, leaf);
+      mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, n, now, leaf, NULL);
   for (size_t i = 0; i < n; i++)
     CRYPTO_BUFFER_free(bufs[i]);
   return r;
@@ -320,20 +320,20 @@ TEST_IMPL(mtls_verify_bad_cert) {
   CRYPTO_BUFFER *bufs[2];
   bufs[0] = CRYPTO_BUFFER_new(junk, sizeof(junk), NULL);
   ASSERT_EQ(mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, 1, NOW,
-                            &info),
+                            &info, NULL),
             MQG_REASON_BAD_CERT);
   ASSERT_STR_EQ(info.cn, "");
   CRYPTO_BUFFER_free(bufs[0]);
   bufs[0] = buffer_of(leaf.cert);
   bufs[1] = CRYPTO_BUFFER_new(junk, sizeof(junk), NULL);
   ASSERT_EQ(mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, 2, NOW,
-                            NULL),
+                            NULL, NULL),
             MQG_REASON_BAD_CERT);
   /* No certificate at all. */
   ASSERT_EQ(mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, 0, NOW,
-                            &info),
+                            &info, NULL),
             MQG_REASON_NO_CERT);
-  ASSERT_EQ(mqg_mtls_verify(v, NULL, 0, NOW, NULL), MQG_REASON_NO_CERT);
+  ASSERT_EQ(mqg_mtls_verify(v, NULL, 0, NOW, NULL, NULL), MQG_REASON_NO_CERT);
   CRYPTO_BUFFER_free(bufs[1]);
   CRYPTO_BUFFER_free(bufs[0]);
 
@@ -471,12 +471,12 @@ static void *verify_loop(void *arg) {
   for (int i = 0; i < 200; i++) {
     mqg_certinfo info;
     bad += mqg_mtls_verify(s->v, (const CRYPTO_BUFFER *const *)s->good, 2,
-                           NOW, &info) != MQG_REASON_OK;
+                           NOW, &info, NULL) != MQG_REASON_OK;
     bad += strcmp(info.cn, "dev") != 0;
     bad += mqg_mtls_verify(s->v, (const CRYPTO_BUFFER *const *)s->stranger, 1,
-                           NOW, NULL) != MQG_REASON_UNKNOWN_CA;
+                           NOW, NULL, NULL) != MQG_REASON_UNKNOWN_CA;
     bad += mqg_mtls_verify(s->v, (const CRYPTO_BUFFER *const *)s->expired, 1,
-                           NOW, NULL) != MQG_REASON_CERT_EXPIRED;
+                           NOW, NULL, NULL) != MQG_REASON_CERT_EXPIRED;
   }
   return (void *)(intptr_t)bad;
 }
@@ -519,5 +519,57 @@ TEST_IMPL(mtls_verify_threads) {
   pair_free(&inter);
   pair_free(&root);
   tmp_cleanup(&t);
+  return 0;
+}
+
+/* An in-memory bundle (the registry's CAs) and the anchor a chain reached. */
+TEST_IMPL(mtls_verify_anchor_id) {
+  pair root = ca("Root", NULL);
+  pair inter = ca("Intermediate", &root);
+  pair leaf_r = device("dev-root", &root);
+  pair leaf_i = device("dev-inter", &inter);
+  BIO *mem = BIO_new(BIO_s_mem());
+  ASSERT(PEM_write_bio_X509(mem, root.cert) && PEM_write_bio_X509(mem, inter.cert));
+  const uint8_t *pem;
+  size_t pem_len;
+  ASSERT(BIO_mem_contents(mem, &pem, &pem_len));
+  char err[256];
+  mqg_mtls_verifier *v =
+      mqg_mtls_verifier_new_pem((const char *)pem, pem_len, "registry", err, sizeof(err));
+  ASSERT(v != NULL);
+
+  uint8_t root_id[32], inter_id[32], got[32];
+  uint8_t *der = NULL;
+  int len = i2d_X509(root.cert, &der);
+  mqg_certinfo_fingerprint(der, (size_t)len, root_id);
+  OPENSSL_free(der);
+  der = NULL;
+  len = i2d_X509(inter.cert, &der);
+  mqg_certinfo_fingerprint(der, (size_t)len, inter_id);
+  OPENSSL_free(der);
+
+  CRYPTO_BUFFER *bufs[2] = {buffer_of(leaf_r.cert), NULL};
+  ASSERT_EQ(mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, 1, NOW, NULL, got),
+            MQG_REASON_OK);
+  ASSERT_MEM_EQ(got, root_id, 32);
+  CRYPTO_BUFFER_free(bufs[0]);
+  /* Root and intermediate both registered: the nearest one is the CA. */
+  bufs[0] = buffer_of(leaf_i.cert);
+  bufs[1] = buffer_of(inter.cert);
+  ASSERT_EQ(mqg_mtls_verify(v, (const CRYPTO_BUFFER *const *)bufs, 2, NOW, NULL, got),
+            MQG_REASON_OK);
+  ASSERT_MEM_EQ(got, inter_id, 32);
+  CRYPTO_BUFFER_free(bufs[0]);
+  CRYPTO_BUFFER_free(bufs[1]);
+
+  /* Garbage in memory is refused like a damaged file. */
+  ASSERT(mqg_mtls_verifier_new_pem("-----BEGIN CERTIFICATE-----\nAAAA\n", 33, "registry",
+                                   err, sizeof(err)) == NULL);
+  mqg_mtls_verifier_free(v);
+  BIO_free(mem);
+  pair_free(&leaf_i);
+  pair_free(&leaf_r);
+  pair_free(&inter);
+  pair_free(&root);
   return 0;
 }
