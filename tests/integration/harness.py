@@ -164,10 +164,11 @@ class Mosquitto:
 class Redis:
     """A real redis-server on a free loopback port, no persistence."""
 
-    def __init__(self, wd, port=None):
+    def __init__(self, wd, port=None, persist=False):
         self.wd = wd
         self.port = port or free_port()
         self.log = wd.file("redis-%d.log" % self.port)
+        self.persist = persist  # an append-only file, to survive restarts
         self.start()
 
     @property
@@ -177,7 +178,9 @@ class Redis:
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.wd.path,
+             "--save", "", "--appendonly", "yes" if self.persist else "no",
+             "--appendfilename", "redis-%d.aof" % self.port, "--appendfsync", "always",
+             "--dir", self.wd.path,
              "--logfile", self.log],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wd.procs.append(self.proc)
@@ -403,3 +406,115 @@ def handshake_error(port, ctx):
         return tls_alert_of(e)
     except (ConnectionError, OSError) as e:
         return "closed: %s" % e
+
+
+# --- the registry: mqgatectl and a small Redis client ---------------------
+
+def ctl(redis_url, *args, prefix="mqgate", env=None):
+    """Runs mqgatectl against |redis_url| and key prefix |prefix|; returns
+    the CompletedProcess (returncode, stdout, stderr)."""
+    e = dict(os.environ)
+    e.pop("MQGATE_REDIS", None)
+    e.pop("MQGATE_REDIS_PREFIX", None)
+    e.update(env or {})
+    cmd = [MQGATECTL]
+    if redis_url is not None:
+        cmd += ["--redis", redis_url]
+    if prefix is not None:
+        cmd += ["--redis-prefix", prefix]
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True,
+                          text=True, timeout=60, env=e)
+
+
+class RespError(Exception):
+    """An error reply; returned (not raised) by Resp.call and Resp.read."""
+
+
+class Resp:
+    """A minimal RESP2 client over one socket: commands, pipelines (send
+    several, then read), and pub/sub (SUBSCRIBE, then read() messages)."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("Redis closed the connection")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _bytes(self, n):
+        while len(self.buf) < n + 2:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("Redis closed the connection")
+            self.buf += d
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def read(self, timeout=None):
+        """The next reply: str, int, None, list, or a RespError."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return RespError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._bytes(n).decode("utf-8", "replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise ValueError("bad RESP line %r" % line)
+
+    def call(self, *args):
+        self.send(*args)
+        return self.read()
+
+    def pipeline(self, commands):
+        """Sends every command (a tuple) at once, then reads the replies."""
+        out = []
+        for c in commands:
+            a = c if isinstance(c, (list, tuple)) else (c,)
+            n = len(a)
+            out.append(b"*%d\r\n" % n)
+            for x in a:
+                x = x if isinstance(x, bytes) else str(x).encode()
+                out.append(b"$%d\r\n%s\r\n" % (len(x), x))
+        self.sock.sendall(b"".join(out))
+        return [self.read() for _ in commands]
+
+    def messages(self, count, timeout=5.0):
+        """After SUBSCRIBE: up to |count| published messages (str) within
+        |timeout| seconds."""
+        got, deadline = [], time.time() + timeout
+        while len(got) < count and time.time() < deadline:
+            try:
+                m = self.read(timeout=max(0.01, deadline - time.time()))
+            except socket.timeout:
+                break
+            if isinstance(m, list) and len(m) == 3 and m[0] == "message":
+                got.append(m[2])
+        return got
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,161 @@
+/* ctl.h: what the files of mqgatectl share (ctl_*.c).
+ *
+ * Exit codes are mqg_reg_status values: 0 ok, 1 refused by the rules, 2
+ * usage or input error, 3 Redis unreachable. Command functions return the
+ * exit code; output goes through the helpers below so that --json always
+ * prints exactly one JSON document on stdout, success or failure. */
+#ifndef MQG_CTL_H
+#define MQG_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/base.h>
+
+#include "certinfo.h"
+#include "registry.h"
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_REFUSED 1
+#define CTL_EXIT_USAGE 2
+#define CTL_EXIT_REDIS 3
+
+typedef struct {
+  const char *url;
+  const char *prefix;
+  int json;
+  mqg_registry *reg; /* NULL until ctl_connect */
+} ctl_ctx;
+
+/* --- commands (ctl_ca.c, ctl_cert.c, ctl_list.c, ctl_settings.c) ------- */
+
+int ctl_ca_main(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cert_main(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv);
+int ctl_settings_main(ctl_ctx *ctx, int argc, char **argv);
+
+extern const char ctl_ca_help[];
+extern const char ctl_cert_help[];
+extern const char ctl_settings_help[];
+
+/* --- arguments (ctl_main.c) ------------------------------------------------ */
+
+typedef enum {
+  CTL_OPT_FLAG,     /* --name */
+  CTL_OPT_VALUE,    /* --name VALUE or --name=VALUE */
+  CTL_OPT_OPTIONAL, /* --name [N]: takes the next word only if all digits */
+} ctl_opt_kind;
+
+typedef struct {
+  const char *name; /* without the dashes */
+  ctl_opt_kind kind;
+  int seen;
+  const char *value; /* NULL if not given or no value */
+} ctl_opt;
+
+/* ctl_parse reads |argv[0..argc)| (after the command words) into |opts|
+ * (|nopts|) and positional words into |pos| (at most |maxpos|, count in
+ * |*npos|). Returns 0, CTL_EXIT_USAGE after printing the problem, or -1
+ * after printing |help| for --help. */
+int ctl_parse(ctl_ctx *ctx, int argc, char **argv, ctl_opt *opts,
+              size_t nopts, char **pos, int maxpos, int *npos,
+              const char *help);
+
+/* ctl_connect connects ctx->reg if not yet done; returns an exit code
+ * (after reporting a failure). */
+int ctl_connect(ctl_ctx *ctx);
+
+/* ctl_resolve resolves a CA id / fingerprint argument (registry.h);
+ * returns an exit code after reporting a failure. */
+int ctl_resolve(ctl_ctx *ctx, mqg_reg_kind kind, const char *in,
+                char out[65]);
+
+/* --- output (ctl_out.c) ---------------------------------------------------- */
+
+/* ctl_fail reports a failure of class |cls| ("usage", "input", "rule",
+ * ...): a line "mqgatectl: <message>" on stderr and, with --json, the
+ * document {"ok":false,"error":cls,"message":...} on stdout. Returns
+ * |code|. */
+__attribute__((format(printf, 4, 5))) int ctl_fail(ctl_ctx *ctx, int code,
+                                                   const char *cls,
+                                                   const char *fmt, ...);
+
+/* ctl_reg_fail reports the registry's last failure; returns |s|. */
+int ctl_reg_fail(ctl_ctx *ctx, mqg_reg_status s);
+
+/* ctl_usage reports a command line error (exit 2) and points to --help. */
+__attribute__((format(printf, 2, 3))) int ctl_usage(ctl_ctx *ctx,
+                                                    const char *fmt, ...);
+
+/* A JSON writer on stdout: values are written with their key inside
+ * objects (|key| NULL inside arrays and at the top). */
+typedef struct {
+  FILE *f;
+  int depth;
+  int count[16]; /* values written at each depth */
+} ctl_json;
+
+void ctl_json_init(ctl_json *j);
+void ctl_json_object(ctl_json *j, const char *key);
+void ctl_json_array(ctl_json *j, const char *key);
+void ctl_json_end_object(ctl_json *j);
+void ctl_json_end_array(ctl_json *j);
+void ctl_json_str(ctl_json *j, const char *key, const char *v);
+void ctl_json_int(ctl_json *j, const char *key, long long v);
+void ctl_json_bool(ctl_json *j, const char *key, int v);
+/* ctl_json_done ends the document with a newline. */
+void ctl_json_done(ctl_json *j);
+
+/* A table for people: rows of |ncols| strings (copied), printed with the
+ * columns padded to their widest cell. */
+#define CTL_TABLE_COLS 10
+typedef struct {
+  size_t ncols, nrows, cap;
+  char **cells; /* nrows * ncols */
+} ctl_table;
+
+void ctl_table_init(ctl_table *t, size_t ncols);
+/* ctl_table_row appends one row of |t->ncols| cells; -1 when out of
+ * memory. */
+int ctl_table_row(ctl_table *t, const char *const *cells);
+void ctl_table_print(const ctl_table *t, FILE *f);
+void ctl_table_cleanup(ctl_table *t);
+
+/* ctl_time writes |t| (Unix seconds) as "2026-05-11 15:57:30Z" into |buf|
+ * (at least 32 bytes); "-" for 0. */
+const char *ctl_time(int64_t t, char *buf, size_t len);
+
+/* ctl_parse_date reads "YYYY-MM-DD" (midnight UTC) or Unix seconds; 0 or
+ * -1. */
+int ctl_parse_date(const char *s, int64_t *out);
+
+/* ctl_cert_json writes certificate |c| as an object (with key |key|). */
+void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c,
+                   int with_pem);
+
+/* --- certificates from files (ctl_pem.c) ----------------------------------- */
+
+typedef struct {
+  X509 *x509;
+  mqg_certinfo info;
+  char *pem;         /* the certificate alone, PEM */
+  char subject[1024]; /* RFC 2253 one-liner */
+} ctl_cert;
+
+/* ctl_cert_load reads the first certificate of |path| (PEM, or DER) into
+ * |out|; -1 with a one-line reason in |err| (|errlen| bytes) if the file
+ * cannot be read or holds no well-formed certificate. */
+int ctl_cert_load(const char *path, ctl_cert *out, char *err, size_t errlen);
+
+/* ctl_cert_from_pem is ctl_cert_load for PEM text in memory. */
+int ctl_cert_from_pem(const char *pem, ctl_cert *out, char *err,
+                      size_t errlen);
+
+/* ctl_cert_signed_by returns 1 if |leaf| names |ca| as its issuer and
+ * carries a valid signature by |ca|'s key, else 0. */
+int ctl_cert_signed_by(const ctl_cert *leaf, const ctl_cert *ca);
+
+void ctl_cert_cleanup(ctl_cert *c);
+
+#endif

@@ -1,0 +1,43 @@
+/* registry_internal.h: what registry.c and registry_list.c share. */
+#ifndef MQG_REGISTRY_INTERNAL_H
+#define MQG_REGISTRY_INTERNAL_H
+
+#include <stdarg.h>
+
+#include <hiredis/hiredis.h>
+
+#include "registry.h"
+
+#define REGISTRY_PREFIX_MAX 128
+
+struct mqg_registry {
+  redisContext *c;
+  char prefix[REGISTRY_PREFIX_MAX + 1];
+  char host[256];
+  int port;
+  char err[512];
+  const char *err_class;
+};
+
+/* registry__fail records a failure of class |cls| with a printf-style
+ * message and returns |s|. */
+__attribute__((format(printf, 4, 5))) mqg_reg_status
+registry__fail(mqg_registry *r, mqg_reg_status s, const char *cls,
+               const char *fmt, ...);
+
+/* registry__command runs one hiredis-formatted command and returns its new
+ * reply, or NULL after recording the failure (MQG_REG_UNAVAILABLE: no
+ * connection, I/O error, or an error reply). */
+redisReply *registry__command(mqg_registry *r, const char *fmt, ...);
+
+/* registry__command_argv is registry__command for binary-safe arguments. */
+redisReply *registry__command_argv(mqg_registry *r, int argc, const char **argv,
+                                   const size_t *lens);
+
+/* registry__append queues one command of a pipeline (0 or -1 after
+ * recording the failure); registry__reply reads the next reply as
+ * registry__command does. */
+int registry__append(mqg_registry *r, const char *fmt, ...);
+redisReply *registry__reply(mqg_registry *r);
+
+#endif
