@@ -4,6 +4,8 @@
  * body is TEST_IMPL(name) in tests/unit/<folder>/test_<group>.c. */
 #define TEST_LIST(X)                                                        \
   X(reason, reason_table)                                                   \
+  X(cache, cache_basic)                                                     \
+  X(cache, cache_bounded)                                                   \
   /* proxy/mqtt_connect.c, proxy/mqtt_connack.c */                         \
   /* MQTT_TESTS_BEGIN */                                                    \
   X(mqtt_connect, connect_parse_v31)                                        \

@@ -1,0 +1,61 @@
+#include "task.h"
+
+#include "cache.h"
+
+static mqg_cache_entry entry(uint8_t tag, mqg_reason verdict, uint64_t at) {
+  mqg_cache_entry e;
+  memset(&e, 0, sizeof(e));
+  memset(e.fp, tag, sizeof(e.fp));
+  e.verdict = verdict;
+  e.fetched_ms = at;
+  snprintf(e.client_id, sizeof(e.client_id), "id-%u", tag);
+  return e;
+}
+
+TEST_IMPL(cache_basic) {
+  mqg_cache *c = mqg_cache_new(3, 1000);
+  mqg_cache_entry e = entry(1, MQG_REASON_OK, 100), got;
+  uint8_t fp2[32];
+  memset(fp2, 2, sizeof(fp2));
+  ASSERT_EQ(mqg_cache_get(c, e.fp, 100, &got), 0);
+  ASSERT_EQ(mqg_cache_put(c, &e), 0);
+  ASSERT_EQ(mqg_cache_get(c, e.fp, 200, &got), 1);
+  ASSERT_STR_EQ(got.client_id, "id-1");
+  ASSERT_EQ(mqg_cache_get(c, fp2, 200, &got), 0);
+  /* Replacing keeps one entry. */
+  e.verdict = MQG_REASON_CERT_REVOKED;
+  ASSERT_EQ(mqg_cache_put(c, &e), 0);
+  ASSERT_EQ(mqg_cache_size(c), 1);
+  ASSERT_EQ(mqg_cache_get(c, e.fp, 200, &got), 1);
+  ASSERT_EQ(got.verdict, MQG_REASON_CERT_REVOKED);
+  /* Expiry. */
+  ASSERT_EQ(mqg_cache_get(c, e.fp, 1101, &got), 0);
+  ASSERT_EQ(mqg_cache_size(c), 0);
+  /* Drop and clear. */
+  mqg_cache_put(c, &e);
+  mqg_cache_drop(c, e.fp);
+  ASSERT_EQ(mqg_cache_get(c, e.fp, 200, &got), 0);
+  mqg_cache_put(c, &e);
+  mqg_cache_clear(c);
+  ASSERT_EQ(mqg_cache_size(c), 0);
+  mqg_cache_free(c);
+  mqg_cache_free(NULL);
+  return 0;
+}
+
+TEST_IMPL(cache_bounded) {
+  mqg_cache *c = mqg_cache_new(3, 1000);
+  mqg_cache_entry got;
+  for (uint8_t i = 1; i <= 5; i++) {
+    mqg_cache_entry e = entry(i, MQG_REASON_OK, 0);
+    ASSERT_EQ(mqg_cache_put(c, &e), 0);
+    ASSERT(mqg_cache_size(c) <= 3);
+  }
+  /* The oldest two went. */
+  mqg_cache_entry e1 = entry(1, 0, 0), e2 = entry(2, 0, 0), e5 = entry(5, 0, 0);
+  ASSERT_EQ(mqg_cache_get(c, e1.fp, 0, &got), 0);
+  ASSERT_EQ(mqg_cache_get(c, e2.fp, 0, &got), 0);
+  ASSERT_EQ(mqg_cache_get(c, e5.fp, 0, &got), 1);
+  mqg_cache_free(c);
+  return 0;
+}
