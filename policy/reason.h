@@ -73,6 +73,10 @@
     "client ID differs from the certificate's identity")                       \
   X(BACKEND_UNAVAILABLE, "backend_unavailable", 0, 0x03, 0x88,                 \
     "backend broker unreachable")                                              \
+  X(INTERNAL, "internal_error", MQG_ALERT_INTERNAL_ERROR, 0x03, 0x83,         \
+    "out of memory or another internal failure")                               \
+  X(WRITE_TIMEOUT, "write_timeout", 0, 0, 0,                                  \
+    "queued bytes did not move in time")                                       \
   X(CLOSED, "closed", 0, 0, 0, "connection closed by a peer")                  \
   X(SHUTDOWN, "shutdown", 0, 0, 0, "proxy shutting down")
 

@@ -276,8 +276,20 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
              mqg_config_tls_name(cfg->tls_min), mqg_config_tls_name(cfg->tls_max));
     return -EINVAL;
   }
-  if (strcmp(cfg->auth, "mtls") != 0) {
-    snprintf(err, errlen, "auth mode \"%s\" is not supported (mtls)", cfg->auth);
+  if (strcmp(cfg->auth, "mtls") != 0 && strcmp(cfg->auth, "registry") != 0) {
+    snprintf(err, errlen, "auth mode \"%s\" is not mtls or registry", cfg->auth);
+    return -EINVAL;
+  }
+  if (strcmp(cfg->client_id_mode, "default") != 0 &&
+      strcmp(cfg->client_id_mode, "strict") != 0) {
+    snprintf(err, errlen, "client-id-mode \"%s\" is not default or strict",
+             cfg->client_id_mode);
+    return -EINVAL;
+  }
+  if (strcmp(cfg->auth, "registry") == 0 &&
+      (strncmp(cfg->redis, "redis://", 8) != 0 || cfg->redis_prefix[0] == '\0')) {
+    snprintf(err, errlen, "auth mode registry needs --redis redis://HOST:PORT/DB "
+             "and a non-empty --redis-prefix");
     return -EINVAL;
   }
   if (strcmp(cfg->auth, "mtls") == 0 && cfg->client_ca[0] == '\0') {

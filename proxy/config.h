@@ -30,8 +30,21 @@
   X(key, STR, "", "FILE", "server private key, PEM")                          \
   X(state_dir, STR, "/var/lib/mqgate", "DIR",                                 \
     "where the default server certificate is generated when --cert is unset") \
-  X(auth, STR, "mtls", "MODE", "mtls: any certificate of --client-ca")        \
+  X(auth, STR, "mtls", "MODE",                                                \
+    "mtls: any certificate of --client-ca; registry: the Redis registry")     \
   X(client_ca, STR, "", "FILE", "CA bundle client certificates chain to")     \
+  X(redis, STR, "redis://127.0.0.1:6379/0", "URL",                            \
+    "the registry's Redis (auth registry)")                                   \
+  X(redis_prefix, STR, "mqgate", "PREFIX",                                    \
+    "registry key prefix: one prefix is one cluster")                         \
+  X(client_id_mode, STR, "default", "MODE",                                   \
+    "default: keep a device's own client ID; strict: refuse one that is not " \
+    "the registered ID (or CN); a cluster setting wins in registry mode")     \
+  X(cache_size, UINT, "100000", "N", "registry answers kept in memory")       \
+  X(cache_ttl, MS, "5m", "DUR", "longest time a registry answer is reused")   \
+  X(redis_stale, MS, "60s", "DUR",                                            \
+    "while Redis is unreachable, cached active certificates still connect "   \
+    "for this long")                                                          \
   X(tls_min, TLSVER, "1.0", "VER", "lowest TLS version accepted")             \
   X(tls_max, TLSVER, "1.3", "VER", "highest TLS version accepted")            \
   X(workers, UINT, "0", "N", "worker threads; 0 = one per core")              \
@@ -40,6 +53,8 @@
     "time allowed for the MQTT CONNECT after the handshake")                  \
   X(backend_timeout, MS, "5s", "DUR", "time allowed to reach the broker")     \
   X(max_connect_size, SIZE, "64k", "BYTES", "largest MQTT CONNECT accepted")  \
+  X(write_timeout, MS, "60s", "DUR",                                          \
+    "time allowed for queued bytes to move before a connection is closed")    \
   X(write_queue_limit, SIZE, "256k", "BYTES",                                 \
     "bytes queued towards one side before reading the other side pauses")     \
   X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")

@@ -23,6 +23,7 @@ static void format_peer(const mqg_conn *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   char host[INET6_ADDRSTRLEN] = "?";
+  ss.ss_family = AF_UNSPEC; /* getpeername fails on a reset socket */
   int port = 0;
   if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
     if (ss.ss_family == AF_INET) {
@@ -36,6 +37,18 @@ static void format_peer(const mqg_conn *c, char *out, size_t cap) {
     }
   }
   snprintf(out, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+/* Copies at most 64 bytes of a device-chosen string for a log line, with
+ * anything but printable ASCII shown as '?', so it cannot forge lines. */
+static const char *log_safe(char out[68], const uint8_t *s, size_t len) {
+  size_t n = len > 64 ? 64 : len, i;
+  for (i = 0; i < n; i++)
+    out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ? (char)s[i] : '?';
+  if (len > n)
+    out[i++] = '.', out[i++] = '.', out[i++] = '.';
+  out[i] = '\0';
+  return out;
 }
 
 void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
@@ -73,7 +86,7 @@ void conn__update_poll(mqg_conn *c) {
   switch (c->state) {
     case CONN_CONNACK:
     case CONN_PUMP:
-      if (!c->dev_read_paused && !c->dev_eof)
+      if (!c->dev_read_paused)
         ev |= UV_READABLE;
       /* fall through */
     case CONN_DRAIN:
@@ -108,6 +121,7 @@ void conn__finish(mqg_conn *c, mqg_reason reason) {
     return;
   conn__log_outcome(c, reason, NULL);
   c->state = CONN_CLOSED;
+  regcheck__cancel(c);
   mqg_worker *w = c->w;
   if (c->prev)
     c->prev->next = c->next;
@@ -154,11 +168,13 @@ void conn__refuse(mqg_conn *c, mqg_reason reason) {
         pump__dev_send(c, buf, len) != 0)
       return; /* the send failed and closed the connection */
   }
+  /* Nothing will come from the broker: deliver the CONNACK and close. */
   c->state = CONN_DRAIN;
-  if (c->dev_out.len == 0)
-    conn__close_graceful(c, reason);
-  else
-    conn__update_poll(c);
+  c->up_eof = 1;
+  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
+    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+  uv_timer_start(&c->timer, on_timer, c->w->opts->write_ms, 0);
+  pump__drain(c);
 }
 
 static void linger_read(mqg_conn *c) {
@@ -193,7 +209,7 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
-static void handshake(mqg_conn *c) {
+void conn__handshake(mqg_conn *c) {
   int rc = SSL_do_handshake(c->ssl);
   if (rc == 1) {
     c->state = CONN_CONNECT;
@@ -208,6 +224,9 @@ static void handshake(mqg_conn *c) {
       return;
     case SSL_ERROR_WANT_WRITE:
       conn__poll(c, UV_WRITABLE);
+      return;
+    case SSL_ERROR_WANT_CERTIFICATE_VERIFY:
+      conn__poll(c, 0); /* the registry answers; regcheck.c resumes us */
       return;
     default: {
       char detail[160];
@@ -283,10 +302,18 @@ static void connect_ready(mqg_conn *c, size_t plen) {
   c->level = m.level;
   const uint8_t *id = mqg_connect_client_id(pkt, &m);
   size_t id_len = m.client_id_len;
-  if (id_len == 0 && c->peer.cn != NULL) {
-    id = (const uint8_t *)c->peer.cn;
-    id_len = strlen(c->peer.cn);
+  /* The certificate's identity: its registered client ID, else its CN. */
+  const char *own = c->peer.client_id ? c->peer.client_id : c->peer.cn;
+  if (id_len == 0 && own != NULL) {
+    id = (const uint8_t *)own;
+    id_len = strlen(own);
     c->filled_id = 1;
+  } else if (atomic_load_explicit(&c->w->opts->strict_ids, memory_order_relaxed) &&
+             (own == NULL || id_len != strlen(own) || memcmp(id, own, id_len) != 0)) {
+    /* Strict: one device cannot take over another's session. */
+    conn__log_outcome(c, MQG_REASON_CLIENT_ID_REJECTED, own ? own : "no identity");
+    conn__refuse(c, MQG_REASON_CLIENT_ID_REJECTED);
+    return;
   }
   size_t extra = c->in.len - plen; /* pipelined packets after CONNECT */
   size_t cap = plen - m.client_id_len + id_len + 4 + extra;
@@ -297,17 +324,21 @@ static void connect_ready(mqg_conn *c, size_t plen) {
       !mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
       !CBB_add_bytes(&cbb, pkt + plen, extra) || !CBB_finish(&cbb, NULL, &out_len)) {
     free(out);
-    conn__close_graceful(c, MQG_REASON_CONNECT_TOO_LARGE);
+    conn__refuse(c, out == NULL ? MQG_REASON_INTERNAL : MQG_REASON_CONNECT_TOO_LARGE);
     return;
   }
   if (mqg_log_enabled(MQG_LOG_INFO)) {
     char peer[64];
     format_peer(c, peer, sizeof(peer));
-    mqg_log(MQG_LOG_INFO, "connect peer=%s tls=%s cn=%s mqtt=%u client_id=\"%.*s\" -> \"%.*s\"",
+    char before[68], after[68];
+    mqg_log(MQG_LOG_INFO, "connect peer=%s tls=%s cn=%s mqtt=%u client_id=\"%s\" -> \"%s\"",
             peer, SSL_get_version(c->ssl), c->peer.cn ? c->peer.cn : "-", m.level,
-            (int)m.client_id_len, (const char *)mqg_connect_client_id(pkt, &m),
-            (int)id_len, (const char *)id);
+            log_safe(before, mqg_connect_client_id(pkt, &m), m.client_id_len),
+            log_safe(after, id, id_len));
   }
+  /* Associated clients, recorded without waiting for the answer. */
+  if (c->w->reg != NULL && c->peer.has_cert)
+    mqg_regclient_touch(c->w->reg, c->peer.sha256, (const char *)id, id_len);
   bytes__free(&c->in);
   c->in = (mqg_bytes){out, 0, out_len, cap};
   connect_backend(c);
@@ -319,8 +350,10 @@ static void read_connect(mqg_conn *c) {
     int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
     if (n <= 0) {
       int e = SSL_get_error(c->ssl, n);
-      if (e == SSL_ERROR_WANT_READ)
+      if (e == SSL_ERROR_WANT_READ) {
+        conn__poll(c, UV_READABLE); /* undo a WANT_WRITE's WRITABLE */
         return;
+      }
       if (e == SSL_ERROR_WANT_WRITE) {
         conn__poll(c, UV_READABLE | UV_WRITABLE);
         return;
@@ -330,7 +363,7 @@ static void read_connect(mqg_conn *c) {
       return;
     }
     if (bytes__append(&c->in, w->rbuf, (size_t)n) != 0) {
-      conn__finish(c, MQG_REASON_CONNECT_TOO_LARGE);
+      conn__refuse(c, MQG_REASON_INTERNAL);
       return;
     }
     size_t plen = 0;
@@ -357,7 +390,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
   switch (c->state) {
     case CONN_HANDSHAKE:
-      handshake(c);
+      conn__handshake(c);
       break;
     case CONN_CONNECT:
       read_connect(c);
@@ -366,6 +399,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     case CONN_PUMP:
     case CONN_DRAIN:
       pump__on_device(c, events);
+      break;
+    case CONN_UP_LINGER:
+      conn__poll(c, 0);
       break;
     case CONN_LINGER:
       linger_read(c);
@@ -384,6 +420,8 @@ void conn__accept(mqg_worker *w, int fd) {
   c->w = w;
   c->fd = fd;
   c->t_start = uv_now(&w->loop);
+  if (w->opts->registry)
+    c->peer.check = regcheck__verify;
   c->ssl = mqg_tls_ssl_new(w->tls, fd, &c->peer);
   if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
     SSL_free(c->ssl);

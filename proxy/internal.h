@@ -6,12 +6,14 @@
  *
  *   accept ──> HANDSHAKE ──> CONNECT ──> BACKEND ──┬─> CONNACK ─┐
  *                 │             │           │      └────────────┴─> PUMP
- *                 │ refuse      │ refuse    │ unreachable            │
- *                 v             v           v                        │
- *               LINGER <──── DRAIN <───── (CONNACK refusal)    <─────┘
- *                 │     (flush queued bytes to the device,   broker EOF
- *                 v      close_notify, then linger)
- *               CLOSED ── every handle's close callback ran ──> free
+ *                 │ refuse      │ refuse    │ unreachable         │    │
+ *                 v             v           v          broker gone│    │device
+ *               LINGER <──── DRAIN <──── (CONNACK refusal)  <─────┘    │gone
+ *                 │   (deliver what the broker still                   v
+ *                 │    sends, flush, close_notify)                 UP_LINGER
+ *                 v                                                    │
+ *               CLOSED <─────── every handle's close callback ran ─────┘
+ *                 └──> free
  *
  *   HANDSHAKE  TLS handshake, device socket polled directly (SSL_set_fd)
  *   CONNECT    reading the first MQTT packet into |in|
@@ -19,10 +21,20 @@
  *   CONNACK    MQTT 5 with a filled-in client ID: the broker's first packet
  *              is gathered in |in| to add Assigned Client Identifier
  *   PUMP       bytes both ways, with back-pressure
- *   DRAIN      the broker side is done; flushing |dev_out| to the device
- *   LINGER     our side is shut (SHUT_WR); reading and dropping what the
- *              device still sends, so that its kernel does not turn our
- *              last bytes (alert, CONNACK) into a reset
+ *   DRAIN      the broker is gone (EOF, or a failed write): nothing more
+ *              is read from the device; what the broker still sends goes
+ *              to the device, then close_notify and LINGER
+ *   UP_LINGER  the device is gone: the broker's write side is shut once its
+ *              queue is written (a FIN, not a reset that would lose a
+ *              DISCONNECT), and what it still sends is dropped until EOF
+ *   LINGER     our side of the device socket is shut (SHUT_WR); reading
+ *              and dropping what the device still sends, so that its kernel
+ *              does not turn our last bytes (alert, CONNACK) into a reset
+ *
+ * Every state but PUMP without queued bytes has a deadline on |timer|;
+ * in PUMP the timer runs while bytes wait in either direction
+ * (--write-timeout), so a peer that stops reading cannot hold a
+ * connection forever.
  *
  * Ownership: the worker owns its connections (a list); a connection owns its
  * SSL, its socket, its handles and its buffers, and is freed only after the
@@ -30,15 +42,21 @@
 #ifndef MQG_PROXY_INTERNAL_H
 #define MQG_PROXY_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include <uv.h>
 
+#include "cache.h"
 #include "config.h"
+#include "mtls_verify.h"
 #include "reason.h"
+#include "regclient.h"
 #include "tlsctx.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 enum conn_state {
   CONN_HANDSHAKE,
@@ -47,6 +65,7 @@ enum conn_state {
   CONN_CONNACK,
   CONN_PUMP,
   CONN_DRAIN,
+  CONN_UP_LINGER,
   CONN_LINGER,
   CONN_CLOSED,
 };
@@ -75,9 +94,13 @@ struct mqg_conn {
   uint8_t dev_read_paused : 1; /* broker queue over the limit */
   uint8_t up_read_paused : 1;  /* device queue over the limit */
   uint8_t read_wants_write : 1; /* SSL_read needs the socket writable */
-  uint8_t dev_eof : 1;   /* device sent EOF/close_notify, waiting to flush */
+  uint8_t up_eof : 1;    /* the broker will send nothing more */
   uint8_t filled_id : 1; /* mqgate filled in the client ID */
   uint8_t logged : 1;    /* the outcome line was written */
+  uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
+  mqg_reason lookup_verdict;  /* its answer, once LOOKUP_DONE */
+  mqg_lookup *lookup;    /* the request in flight, if LOOKUP_PENDING */
+  mqg_cache_entry *pending; /* what the answer will be cached as */
   int poll_events;       /* what |poll| currently waits for */
   mqg_reason reason;     /* why the connection ended (once it does) */
   mqg_tls_peer peer;     /* certificate facts from the handshake */
@@ -87,12 +110,22 @@ struct mqg_conn {
   uint64_t t_start;      /* loop time at accept, ms */
 };
 
-/* Per-worker settings derived from the configuration. */
+enum { LOOKUP_NONE, LOOKUP_PENDING, LOOKUP_DONE };
+
+/* Settings shared by the workers, derived from the configuration; the
+ * atomics change at run time (cluster settings). */
 typedef struct {
   struct sockaddr_storage backend;
-  uint64_t handshake_ms, connect_ms, backend_ms, linger_ms;
+  uint64_t handshake_ms, connect_ms, backend_ms, linger_ms, write_ms;
   size_t max_connect_size;
   size_t write_queue_limit;
+  int registry;              /* auth mode registry */
+  const char *redis_url, *redis_prefix; /* borrowed from the config */
+  uint64_t redis_stale_ms;
+  mqg_cache *cache;          /* registry answers, shared */
+  int strict_ids_default;    /* --client-id-mode strict */
+  _Atomic int strict_ids;    /* in force now */
+  uint16_t tls_min_default, tls_max_default;
 } mqg_proxy_opts;
 
 struct mqg_worker {
@@ -103,9 +136,11 @@ struct mqg_worker {
   uv_poll_t accept_poll;
   uv_timer_t accept_retry; /* resumes accepting after EMFILE */
   uv_async_t wakeup;       /* stop requests from the main thread */
-  int stopping;
+  _Atomic int stopping;    /* set by the main thread, then |wakeup| */
   mqg_tls *tls;            /* shared, borrowed */
-  const mqg_proxy_opts *opts; /* shared, borrowed */
+  mqg_proxy_opts *opts;    /* shared, borrowed */
+  mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
+  mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
   uint8_t *rbuf;           /* read buffer shared by this worker's callbacks */
   size_t rbuf_cap;
   mqg_conn *conns;         /* live connections */
@@ -114,6 +149,7 @@ struct mqg_worker {
 
 /* conn.c */
 void conn__accept(mqg_worker *w, int fd);
+void conn__handshake(mqg_conn *c);
 void conn__poll(mqg_conn *c, int events);
 void conn__update_poll(mqg_conn *c);
 void conn__finish(mqg_conn *c, mqg_reason reason);
@@ -121,11 +157,18 @@ void conn__close_graceful(mqg_conn *c, mqg_reason reason);
 void conn__refuse(mqg_conn *c, mqg_reason reason);
 void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
 
+/* regcheck.c */
+enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert);
+void regcheck__cancel(mqg_conn *c);
+int regcheck__start(mqg_worker *w, char *err, size_t errlen);
+void regcheck__stop(mqg_worker *w);
+
 /* pump.c */
 void pump__start(mqg_conn *c);
 void pump__on_device(mqg_conn *c, int events);
 int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len);
 int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len);
+void pump__drain(mqg_conn *c);
 
 /* mqg_bytes helpers (pump.c) */
 int bytes__append(mqg_bytes *b, const uint8_t *data, size_t len);

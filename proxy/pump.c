@@ -1,5 +1,6 @@
 /* pump.c: the byte pump between device (TLS) and broker (plain TCP), with
- * back-pressure both ways, and the MQTT 5 CONNACK rewrite on the way back.
+ * back-pressure both ways, the MQTT 5 CONNACK rewrite on the way back, and
+ * the ends of a session (see the states in internal.h).
  *
  *   device --SSL_read--> rbuf --uv_try_write / uv_write--> broker
  *            paused while |up_queued| > write-queue-limit, resumed at half
@@ -63,22 +64,93 @@ static void dev_read(mqg_conn *c);
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+static void on_deadline(uv_timer_t *t) {
+  mqg_conn *c = t->data;
+  conn__log_outcome(c, c->state == CONN_PUMP || c->state == CONN_CONNACK
+                           ? MQG_REASON_WRITE_TIMEOUT : c->reason, NULL);
+  conn__finish(c, c->reason);
+}
+
+/* In PUMP, the deadline runs only while bytes wait, and restarts whenever
+ * they move. */
+static void stall_timer(mqg_conn *c) {
+  if (c->state != CONN_PUMP && c->state != CONN_CONNACK)
+    return;
+  if (c->dev_out.len > 0 || c->up_queued > 0)
+    uv_timer_start(&c->timer, on_deadline, c->w->opts->write_ms, 0);
+  else
+    uv_timer_stop(&c->timer);
+}
+
+static void up_read_start(mqg_conn *c) {
+  if (uv_read_start((uv_stream_t *)&c->up, on_up_alloc, on_up_read) != 0)
+    c->up_eof = 1; /* nothing more will come from the broker */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) { free(req); }
+
+/* The device is gone (EOF, close_notify, error). The broker gets what is
+ * queued for it, then a FIN; we drop what it still sends until it closes. */
+static void device_gone(mqg_conn *c) {
+  ERR_clear_error();
+  if (c->state != CONN_PUMP && c->state != CONN_CONNACK) {
+    conn__finish(c, MQG_REASON_CLOSED); /* nothing is owed to the broker */
+    return;
+  }
+  conn__log_outcome(c, MQG_REASON_CLOSED, "device closed");
+  c->state = CONN_UP_LINGER;
+  conn__poll(c, 0);
+  uv_shutdown_t *req = malloc(sizeof(*req));
+  if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->up, on_shutdown) != 0) {
+    free(req);
+    conn__finish(c, MQG_REASON_CLOSED);
+    return;
+  }
+  if (c->up_eof) {
+    conn__finish(c, MQG_REASON_CLOSED); /* uv_close lets the shutdown finish */
+    return;
+  }
+  if (c->up_read_paused) {
+    c->up_read_paused = 0;
+    up_read_start(c);
+  }
+  uv_timer_start(&c->timer, on_deadline, c->w->opts->linger_ms, 0);
+}
+
+/* DRAIN: close once the broker has nothing more to send and the device
+ * has been given all of it. */
+void pump__drain(mqg_conn *c) {
+  if (c->state == CONN_DRAIN && c->up_eof && c->dev_out.len == 0)
+    conn__close_graceful(c, c->reason);
+  else
+    conn__update_poll(c);
+}
+
+/* The broker is gone or failing: stop reading the device, keep delivering
+ * what the broker sent (and may still send) to the device. */
+static void broker_gone(mqg_conn *c, int eof, const char *detail) {
+  conn__log_outcome(c, MQG_REASON_CLOSED, detail);
+  c->state = CONN_DRAIN;
+  if (eof) {
+    c->up_eof = 1;
+    uv_read_stop((uv_stream_t *)&c->up);
+  }
+  uv_timer_start(&c->timer, on_deadline, c->w->opts->write_ms, 0);
+  pump__drain(c);
+}
+
 static void on_up_written(uv_write_t *req, int status) {
   struct up_write *wr = (struct up_write *)req;
   mqg_conn *c = req->handle->data;
   c->up_queued -= wr->len;
   free(wr);
-  if (status == UV_ECANCELED || c->state == CONN_CLOSED)
-    return;
+  if (c->state != CONN_PUMP && c->state != CONN_CONNACK)
+    return; /* ending: the broker's write side no longer matters */
   if (status < 0) {
-    conn__log_outcome(c, MQG_REASON_CLOSED, uv_strerror(status));
-    conn__close_graceful(c, MQG_REASON_CLOSED);
+    broker_gone(c, 0, uv_strerror(status));
     return;
   }
-  if (c->dev_eof && c->up_queued == 0) {
-    conn__finish(c, MQG_REASON_CLOSED);
-    return;
-  }
+  stall_timer(c);
   if (c->dev_read_paused && c->up_queued <= c->w->opts->write_queue_limit / 2) {
     c->dev_read_paused = 0;
     /* SSL may hold decrypted records the socket will not signal again. */
@@ -87,8 +159,8 @@ static void on_up_written(uv_write_t *req, int status) {
 }
 
 /* Sends |data| to the broker: straight away when nothing is queued, the
- * rest (or all) through a queued write. Returns 0, or -1 if the connection
- * was closed. */
+ * rest (or all) through a queued write. Returns 0, or -1 if the broker side
+ * failed (the connection is then draining or closed). */
 int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
   if (c->up_queued == 0) {
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
@@ -97,8 +169,7 @@ int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
       data += n;
       len -= (size_t)n;
     } else if (n != UV_EAGAIN) {
-      conn__log_outcome(c, MQG_REASON_CLOSED, uv_strerror(n));
-      conn__close_graceful(c, MQG_REASON_CLOSED);
+      broker_gone(c, 0, uv_strerror(n));
       return -1;
     }
     if (len == 0)
@@ -106,7 +177,7 @@ int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
   }
   struct up_write *wr = malloc(sizeof(*wr) + len);
   if (wr == NULL) {
-    conn__close_graceful(c, MQG_REASON_CLOSED);
+    broker_gone(c, 0, "out of memory");
     return -1;
   }
   wr->len = len;
@@ -115,18 +186,20 @@ int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
   int rc = uv_write(&wr->req, (uv_stream_t *)&c->up, &b, 1, on_up_written);
   if (rc != 0) {
     free(wr);
-    conn__close_graceful(c, MQG_REASON_CLOSED);
+    broker_gone(c, 0, uv_strerror(rc));
     return -1;
   }
   c->up_queued += len;
   if (c->up_queued > c->w->opts->write_queue_limit)
     c->dev_read_paused = 1;
+  stall_timer(c);
   return 0;
 }
 
 /* Writes queued plaintext to the device until the socket is full. Returns 0,
- * or -1 if the connection was closed. */
+ * or -1 if the device is gone. */
 static int dev_flush(mqg_conn *c) {
+  size_t before = c->dev_out.len;
   while (c->dev_out.len > 0) {
     int n = SSL_write(c->ssl, c->dev_out.data + c->dev_out.off, (int)c->dev_out.len);
     if (n > 0) {
@@ -135,14 +208,15 @@ static int dev_flush(mqg_conn *c) {
     }
     if (SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_WRITE)
       break;
-    ERR_clear_error();
-    conn__finish(c, MQG_REASON_CLOSED);
+    device_gone(c);
     return -1;
   }
+  if (c->dev_out.len != before)
+    stall_timer(c);
   if (c->up_read_paused && c->dev_out.len <= c->w->opts->write_queue_limit / 2 &&
-      c->up_init && !uv_is_closing((uv_handle_t *)&c->up)) {
+      !c->up_eof) {
     c->up_read_paused = 0;
-    uv_read_start((uv_stream_t *)&c->up, on_up_alloc, on_up_read);
+    up_read_start(c);
   }
   return 0;
 }
@@ -158,17 +232,19 @@ int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len) {
       }
       if (SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_WRITE)
         break; /* the rest, from this very byte, is retried from dev_out */
-      ERR_clear_error();
-      conn__finish(c, MQG_REASON_CLOSED);
+      device_gone(c);
       return -1;
     }
   }
-  if (len > 0 && bytes__append(&c->dev_out, data, len) != 0) {
-    conn__finish(c, MQG_REASON_CLOSED);
-    return -1;
+  if (len > 0) {
+    if (bytes__append(&c->dev_out, data, len) != 0) {
+      device_gone(c);
+      return -1;
+    }
+    stall_timer(c);
   }
   if (c->dev_out.len > c->w->opts->write_queue_limit && !c->up_read_paused &&
-      c->up_init) {
+      c->up_init && !c->up_eof) {
     c->up_read_paused = 1;
     uv_read_stop((uv_stream_t *)&c->up);
   }
@@ -194,15 +270,8 @@ static void dev_read(mqg_conn *c) {
       c->read_wants_write = 1;
       break;
     }
-    /* close_notify, EOF or a TLS error: the device is gone. Whatever is
-     * still queued for the broker goes out first (a DISCONNECT, say). */
-    ERR_clear_error();
-    if (c->up_queued == 0) {
-      conn__finish(c, MQG_REASON_CLOSED);
-      return;
-    }
-    c->dev_eof = 1;
-    break;
+    device_gone(c); /* close_notify, EOF or a TLS error */
+    return;
   }
   conn__update_poll(c);
 }
@@ -211,10 +280,7 @@ void pump__on_device(mqg_conn *c, int events) {
   if ((events & UV_WRITABLE) && dev_flush(c) != 0)
     return;
   if (c->state == CONN_DRAIN) {
-    if (c->dev_out.len == 0)
-      conn__close_graceful(c, c->reason);
-    else
-      conn__update_poll(c);
+    pump__drain(c);
     return;
   }
   if ((events & UV_READABLE) || c->read_wants_write)
@@ -224,7 +290,8 @@ void pump__on_device(mqg_conn *c, int events) {
 }
 
 /* The broker's first packet, for a device whose ID we filled in: add the
- * Assigned Client Identifier to its CONNACK. */
+ * Assigned Client Identifier to its CONNACK. Returns 0, or -1 if the
+ * broker's first packet is not a CONNACK we can read. */
 static int connack_gather(mqg_conn *c, const uint8_t *data, size_t len) {
   size_t plen = 0;
   if (bytes__append(&c->in, data, len) != 0)
@@ -241,7 +308,7 @@ static int connack_gather(mqg_conn *c, const uint8_t *data, size_t len) {
   CBB cbb;
   uint8_t *out = NULL;
   size_t out_len = 0;
-  const char *id = c->peer.cn ? c->peer.cn : "";
+  const char *id = c->peer.client_id ? c->peer.client_id : c->peer.cn ? c->peer.cn : "";
   if (!CBB_init(&cbb, plen + strlen(id) + 8) ||
       !mqg_connack_add_assigned_id(c->in.data + c->in.off, plen, (const uint8_t *)id,
                                    strlen(id), &cbb) ||
@@ -251,12 +318,13 @@ static int connack_gather(mqg_conn *c, const uint8_t *data, size_t len) {
     return -1;
   }
   c->state = CONN_PUMP;
-  int rc = pump__dev_send(c, out, out_len);
+  mqg_bytes rest = c->in;
+  c->in = (mqg_bytes){0};
+  if (pump__dev_send(c, out, out_len) == 0 && rest.len > plen)
+    pump__dev_send(c, rest.data + rest.off + plen, rest.len - plen);
   OPENSSL_free(out);
-  if (rc == 0 && c->in.len > plen)
-    rc = pump__dev_send(c, c->in.data + c->in.off + plen, c->in.len - plen);
-  bytes__free(&c->in);
-  return rc == 0 ? 0 : 1;
+  bytes__free(&rest);
+  return 0;
 }
 
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -266,23 +334,27 @@ static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   mqg_conn *c = s->data;
-  if (nread == 0 || c->state == CONN_CLOSED || c->state == CONN_LINGER)
+  if (nread == 0)
+    return;
+  if (c->state == CONN_UP_LINGER) { /* the device is gone: drop, await EOF */
+    if (nread < 0)
+      conn__finish(c, c->reason);
+    return;
+  }
+  if (c->state == CONN_CLOSED || c->state == CONN_LINGER)
     return;
   if (nread < 0) {
-    /* The broker closed (or failed): deliver what it sent, then close. */
-    uv_read_stop(s);
-    c->state = CONN_DRAIN;
-    conn__log_outcome(c, MQG_REASON_CLOSED,
-                      nread == UV_EOF ? "broker closed" : uv_strerror((int)nread));
-    if (c->dev_out.len == 0)
-      conn__close_graceful(c, MQG_REASON_CLOSED);
-    else
-      conn__update_poll(c);
+    if (c->state == CONN_DRAIN) {
+      c->up_eof = 1;
+      uv_read_stop(s);
+      pump__drain(c);
+    } else {
+      broker_gone(c, 1, nread == UV_EOF ? "broker closed" : uv_strerror((int)nread));
+    }
     return;
   }
   if (c->state == CONN_CONNACK) {
-    int rc = connack_gather(c, (const uint8_t *)buf->base, (size_t)nread);
-    if (rc < 0)
+    if (connack_gather(c, (const uint8_t *)buf->base, (size_t)nread) != 0)
       conn__close_graceful(c, MQG_REASON_CLOSED);
     return;
   }
@@ -296,6 +368,6 @@ void pump__start(mqg_conn *c) {
   bytes__free(&connect);
   if (rc != 0)
     return;
-  uv_read_start((uv_stream_t *)&c->up, on_up_alloc, on_up_read);
+  up_read_start(c);
   dev_read(c); /* pipelined packets may already sit decrypted in SSL */
 }

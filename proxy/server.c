@@ -45,7 +45,7 @@ static void on_accept(uv_poll_t *h, int status, int events);
 
 static void on_accept_retry(uv_timer_t *t) {
   mqg_worker *w = t->data;
-  if (!w->stopping)
+  if (!atomic_load(&w->stopping))
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
 }
 
@@ -73,13 +73,18 @@ static void on_accept(uv_poll_t *h, int status, int events) {
 
 static void on_wakeup(uv_async_t *a) {
   mqg_worker *w = a->data;
-  if (!w->stopping)
+  if (!atomic_load(&w->stopping))
     return;
   uv_close((uv_handle_t *)&w->accept_poll, NULL);
+  /* New connections are refused from now on, not left in the backlog. */
+  close(w->lfd);
+  w->lfd = -1;
   uv_close((uv_handle_t *)&w->accept_retry, NULL);
   uv_close((uv_handle_t *)&w->wakeup, NULL);
   while (w->conns != NULL)
     conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+  if (w->reg != NULL)
+    regcheck__stop(w);
 }
 
 static void worker_main(void *arg) {
@@ -101,8 +106,25 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->opts.connect_ms = cfg->connect_timeout;
   s->opts.backend_ms = cfg->backend_timeout;
   s->opts.linger_ms = 1000;
+  s->opts.write_ms = cfg->write_timeout;
   s->opts.max_connect_size = cfg->max_connect_size;
   s->opts.write_queue_limit = cfg->write_queue_limit;
+  s->opts.strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
+  atomic_store(&s->opts.strict_ids, s->opts.strict_ids_default);
+  s->opts.tls_min_default = cfg->tls_min;
+  s->opts.tls_max_default = cfg->tls_max;
+  if (strcmp(cfg->auth, "registry") == 0) {
+    s->opts.registry = 1;
+    s->opts.redis_url = cfg->redis;
+    s->opts.redis_prefix = cfg->redis_prefix;
+    s->opts.redis_stale_ms = cfg->redis_stale;
+    s->opts.cache = mqg_cache_new(cfg->cache_size, cfg->cache_ttl);
+    if (s->opts.cache == NULL) {
+      snprintf(err, errlen, "out of memory");
+      free(s);
+      return NULL;
+    }
+  }
 
   unsigned n = cfg->workers;
   if (n == 0) {
@@ -140,6 +162,10 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     w->accept_poll.data = w->accept_retry.data = w->wakeup.data = w;
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
     s->nworkers = i + 1;
+    if (s->opts.registry && regcheck__start(w, err, errlen) != 0) {
+      mqg_server_free(s);
+      return NULL;
+    }
   }
   mqg_log(MQG_LOG_INFO, "listening on %s with %u workers, backend %s", cfg->listen,
           n, cfg->backend);
@@ -158,8 +184,7 @@ int mqg_server_start(mqg_server *s) {
 
 void mqg_server_stop(mqg_server *s) {
   for (int i = 0; i < s->started; i++) {
-    /* Plain store before the async send: uv_async_send is a full barrier. */
-    s->workers[i].stopping = 1;
+    atomic_store(&s->workers[i].stopping, 1);
     uv_async_send(&s->workers[i].wakeup);
   }
   for (int i = 0; i < s->started; i++)
@@ -173,14 +198,17 @@ void mqg_server_free(mqg_server *s) {
   for (unsigned i = 0; i < s->nworkers; i++) {
     mqg_worker *w = &s->workers[i];
     if (!uv_is_closing((uv_handle_t *)&w->wakeup)) {
-      w->stopping = 1;
+      atomic_store(&w->stopping, 1);
       on_wakeup(&w->wakeup);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
-    close(w->lfd);
+    if (w->lfd >= 0)
+      close(w->lfd);
     free(w->rbuf);
+    mqg_mtls_verifier_free(w->verifier);
   }
+  mqg_cache_free(s->opts.cache);
   free(s->workers);
   free(s);
 }

@@ -27,11 +27,14 @@ struct mqg_tls {
 
 void mqg_tls_peer_cleanup(mqg_tls_peer *p) {
   free(p->cn);
+  free(p->client_id);
   memset(p, 0, sizeof(*p));
 }
 
 static enum ssl_verify_result_t verify_cb(SSL *ssl, uint8_t *out_alert) {
   mqg_tls_peer *peer = SSL_get_app_data(ssl);
+  if (peer->check != NULL)
+    return peer->check(peer, ssl, out_alert);
   const mqg_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
   const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(ssl);
   const CRYPTO_BUFFER *certs[MAX_PEER_CHAIN];
@@ -40,7 +43,9 @@ static enum ssl_verify_result_t verify_cb(SSL *ssl, uint8_t *out_alert) {
   mqg_reason r;
 
   memset(&info, 0, sizeof(info));
-  if (n > MAX_PEER_CHAIN) {
+  if (t->verifier == NULL) {
+    r = MQG_REASON_UNKNOWN_CA; /* no check configured: fail closed */
+  } else if (n > MAX_PEER_CHAIN) {
     r = MQG_REASON_CHAIN_TOO_LONG;
   } else {
     for (size_t i = 0; i < n; i++)
@@ -165,9 +170,11 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "SSL_CTX_new failed");
     goto fail;
   }
-  t->verifier = mqg_mtls_verifier_new(cfg->client_ca, err, errlen);
-  if (t->verifier == NULL)
-    goto fail;
+  if (strcmp(cfg->auth, "mtls") == 0) {
+    t->verifier = mqg_mtls_verifier_new(cfg->client_ca, err, errlen);
+    if (t->verifier == NULL)
+      goto fail;
+  }
   if (load_server_cert(t->ctx, cfg, err, errlen) != 0)
     goto fail;
   SSL_CTX_set_app_data(t->ctx, t);

@@ -26,12 +26,22 @@ typedef struct mqg_tls mqg_tls;
 /* mqg_tls_peer is what the certificate check learned about one device. The
  * connection owns it and hands a pointer to mqg_tls_ssl_new; the verify
  * callback fills it in during the handshake. */
-typedef struct {
-  mqg_reason reason; /* MQG_REASON_OK until a check refuses */
-  uint8_t has_cert;  /* a leaf certificate was parsed */
+typedef struct mqg_tls_peer mqg_tls_peer;
+
+/* A certificate check that replaces the --client-ca one (auth mode
+ * registry): called from the verify callback with the peer's chain; it may
+ * return ssl_verify_retry to pause the handshake until an answer arrives. */
+typedef enum ssl_verify_result_t (*mqg_tls_check_fn)(mqg_tls_peer *peer, SSL *ssl,
+                                                     uint8_t *out_alert);
+
+struct mqg_tls_peer {
+  mqg_reason reason;  /* MQG_REASON_OK until a check refuses */
+  uint8_t has_cert;   /* a leaf certificate was parsed */
   uint8_t sha256[32]; /* fingerprint of the leaf's DER */
-  char *cn;          /* leaf subject CN (malloc'd, may be NULL); owned here */
-} mqg_tls_peer;
+  char *cn;           /* leaf subject CN (malloc'd, may be NULL); owned here */
+  char *client_id;    /* registered client ID (malloc'd, may be NULL) */
+  mqg_tls_check_fn check; /* NULL: the --client-ca check */
+};
 
 /* mqg_tls_peer_cleanup frees what |p| holds and resets it. */
 void mqg_tls_peer_cleanup(mqg_tls_peer *p);
@@ -39,8 +49,9 @@ void mqg_tls_peer_cleanup(mqg_tls_peer *p);
 /* mqg_tls_new builds the shared TLS context from |cfg|: the server chain and
  * key from --cert/--key, or the default one in --state-dir (generated once,
  * ECDSA P-256, self-signed for "localhost"); the --client-ca bundle; the
- * window tls-min..tls-max. Returns a new object owned by the caller, or NULL
- * with the reason in |err|. */
+ * window tls-min..tls-max. In auth mode registry there is no --client-ca:
+ * every connection's peer carries its own check. Returns a new object owned
+ * by the caller, or NULL with the reason in |err|. */
 mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen);
 
 /* mqg_tls_free releases |t| (NULL is ignored). No SSL made from it may be in

@@ -1,0 +1,209 @@
+"""20: mqgate in auth mode registry against a real Redis, with mqgatectl as
+the console and real Mosquitto behind: manual and automatic registration,
+the client-ID rule (registered ID > CN) and strict mode, revocation and
+deactivation cutting live sessions on two proxies, the TLS window changed
+from the CLI, associated clients, Redis outages (stale cache bounded,
+unknown devices refused, cache dropped on reconnect, a missed invalidation
+caught after the reconnect)."""
+import hashlib
+import json
+import os
+import ssl
+import subprocess
+import time
+
+from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
+                     client_context, connect_packet, finish, handshake_error,
+                     subscribe_packet, wait_for)
+
+PREFIX = "fleet1"
+
+
+def fingerprint(path):
+    with open(path) as f:
+        pem = f.read()
+    start = pem.index("-----BEGIN CERTIFICATE-----")
+    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[start:end])).hexdigest()
+
+
+wd = Workdir()
+try:
+    pki = Pki(wd)
+    redis = Redis(wd, persist=True)
+    broker = Mosquitto(wd)
+    env = dict(os.environ, MQGATE_REDIS=redis.url, MQGATE_REDIS_PREFIX=PREFIX)
+
+    def ctl(*args):
+        return subprocess.run([MQGATECTL] + list(args), capture_output=True, text=True,
+                              env=env, timeout=20)
+
+    r = ctl("ca", "register", pki.ca_cert)
+    check(r.returncode == 0, "CA registered (%s)" % (r.stderr.strip() or "ok"))
+    ca_id = fingerprint(pki.ca_cert)
+    devs = {n: pki.device(n) for n in ("device-0001", "device-0002", "device-0003",
+                                       "device-0004", "device-0005")}
+    fp = {n: fingerprint(c) for n, (c, k) in devs.items()}
+    ctx = {n: client_context(c, k, pki.ca_cert) for n, (c, k) in devs.items()}
+
+    args = ["--auth", "registry", "--redis", redis.url, "--redis-prefix", PREFIX,
+            "--redis-stale", "3s"]
+    gate = Mqgate(wd, pki, broker.port, args)
+    gate2 = Mqgate(wd, pki, broker.port, args)
+    check(wait_for(lambda: "registry: connected" in gate.text() and
+                   "registry: connected" in gate2.text()), "both proxies reach Redis")
+
+    def connect(port, name, client_id="", level=4):
+        c = Client(port, ctx[name])
+        c.send(connect_packet(level, client_id))
+        return c, c.recv_packet()
+
+    # Manual mode: an unregistered certificate is refused.
+    got = handshake_error(gate.port, ctx["device-0001"])
+    check(got == "certificate unknown", "manual mode, unregistered: alert certificate_unknown "
+          "(got %s)" % got)
+    check(wait_for(lambda: "reason=cert_unregistered" in gate.text()),
+          "logged as cert_unregistered")
+
+    # Registration (invalidating the cached refusal); registered ID > CN.
+    r = ctl("cert", "register", devs["device-0001"][0], "--ca", ca_id, "--client-id", "sensor-A")
+    check(r.returncode == 0, "device-0001 registered with client ID sensor-A")
+    r = ctl("cert", "register", devs["device-0002"][0], "--ca", ca_id)
+    check(r.returncode == 0, "device-0002 registered without a client ID")
+    c, pkt = connect(gate.port, "device-0001")
+    check(pkt is not None and pkt[1][1] == 0, "device-0001 connects once registered")
+    check(wait_for(lambda: broker.client_ids()[-1:] == ["sensor-A"]),
+          "empty client ID -> the registered client ID sensor-A")
+    c.close()
+    c, pkt = connect(gate.port, "device-0002")
+    check(wait_for(lambda: broker.client_ids()[-1:] == ["device-0002"]),
+          "empty client ID, no registered ID -> the CN device-0002")
+    c.close()
+    r = ctl("cert", "register", devs["device-0003"][0], "--ca", ca_id, "--client-id", "sensor-A")
+    check(r.returncode == 1, "a duplicate registered client ID is refused (exit 1)")
+
+    # Associated clients.
+    r = ctl("--json", "cert", "show", fp["device-0001"])
+    check(r.returncode == 0 and "sensor-A" in r.stdout,
+          "cert show lists sensor-A among the associated clients")
+
+    # Strict client IDs, switched from the CLI.
+    check(ctl("settings", "set", "client-id-mode", "strict").returncode == 0, "strict mode set")
+    check(wait_for(lambda: "client IDs strict" in gate.text()), "proxy applies strict mode")
+    for level, code in ((4, 0x02), (5, 0x85)):
+        c, pkt = connect(gate.port, "device-0002", "someone-else", level)
+        check(pkt is not None and pkt[1][1] == code,
+              "strict, MQTT %d, foreign ID: CONNACK 0x%02x" % (level, code))
+        c.close()
+    c, pkt = connect(gate.port, "device-0001", "sensor-A")
+    check(pkt is not None and pkt[1][1] == 0, "strict, its own registered ID: accepted")
+    c.close()
+    c, pkt = connect(gate.port, "device-0002", "device-0002")
+    check(pkt is not None and pkt[1][1] == 0, "strict, its CN (no registered ID): accepted")
+    c.close()
+    ctl("settings", "set", "client-id-mode", "default")
+    check(wait_for(lambda: "client IDs default" in gate.text()), "back to default mode")
+
+    # Revocation and deactivation cut live sessions, on both proxies.
+    def live(port, name, cid):
+        c, pkt = connect(port, name, cid)
+        c.send(subscribe_packet("t/" + cid, 0))
+        c.recv_packet()
+        c.sock.settimeout(5)
+        return c
+
+    subs = [live(gate.port, "device-0001", "sensor-A-1"), live(gate2.port, "device-0001",
+                                                              "sensor-A-2")]
+    r = ctl("cert", "revoke", fp["device-0001"])
+    t_ret = time.time()
+    check(r.returncode == 0, "revoke device-0001")
+    lat = []
+    for s in subs:
+        ended = s.recv_packet() is None
+        lat.append(time.time() - t_ret)
+        check(ended, "revocation cut a live session")
+    check(max(lat) < 0.5, "both proxies cut within %.0f ms of the CLI returning" %
+          (max(lat) * 1000))
+    got = handshake_error(gate.port, ctx["device-0001"])
+    check(got == "certificate revoked", "revoked device: alert certificate_revoked (got %s)" % got)
+    check(ctl("cert", "activate", fp["device-0001"]).returncode == 1, "revoked is final")
+
+    s = live(gate2.port, "device-0002", "d2")
+    check(ctl("cert", "deactivate", fp["device-0002"]).returncode == 0, "deactivate device-0002")
+    check(s.recv_packet() is None, "deactivation cut the live session")
+    got = handshake_error(gate.port, ctx["device-0002"])
+    check(got == "access denied", "inactive device: alert access_denied (got %s)" % got)
+    ctl("cert", "activate", fp["device-0002"])
+
+    # TLS window from the CLI: both proxies, next handshake.
+    check(ctl("settings", "set", "tls-min", "1.3").returncode == 0, "tls-min 1.3 set")
+    check(wait_for(lambda: gate2.text().count("TLS window 1.3..1.3") >= 1), "proxy applies it")
+    c12 = client_context(*devs["device-0002"], ca=pki.ca_cert)
+    c12.maximum_version = ssl.TLSVersion.TLSv1_2
+    for g in (gate, gate2):
+        got = handshake_error(g.port, c12)
+        check(got == "protocol version", "TLS 1.2 refused by the proxy on %d (got %s)" %
+              (g.port, got))
+    ctl("settings", "set", "tls-min", "1.0")
+    check(wait_for(lambda: handshake_error(gate2.port, c12) == ""), "TLS 1.2 accepted again")
+
+    # Automatic registration.
+    check(ctl("settings", "set", "registration", "auto").returncode == 0, "automatic mode set")
+    time.sleep(0.2)
+    c, pkt = connect(gate.port, "device-0004")
+    check(pkt is not None and pkt[1][1] == 0, "automatic mode: an unknown device of the CA connects")
+    c.close()
+    r = ctl("--json", "cert", "list")
+    rows = json.loads(r.stdout) if r.returncode == 0 else {}
+    rows = rows.get("certs", []) if isinstance(rows, dict) else rows
+    mine = [x for x in rows if x.get("fp") == fp["device-0004"]]
+    check(len(mine) == 1 and mine[0].get("status") == "active" and mine[0].get("source") == "auto",
+          "it is listed as active, source auto")
+    other_ca = pki.other_ca()
+    stranger = pki.device("stranger", issuer=other_ca)
+    got = handshake_error(gate.port, client_context(*stranger, ca=pki.ca_cert))
+    check(got == "unknown ca", "automatic mode, unregistered CA: unknown_ca (got %s)" % got)
+    check(ctl("ca", "register", other_ca[0], "--inactive").returncode == 0,
+          "other CA registered inactive")
+    got = wait_for(lambda: handshake_error(gate.port, client_context(*stranger, ca=pki.ca_cert))
+                   == "access denied")
+    check(got, "automatic mode, inactive CA: access_denied")
+
+    # Redis down: cached active device in, unknown device out, bounded.
+    c, pkt = connect(gate.port, "device-0004")  # warm the cache
+    c.close()
+    connects = gate.text().count("registry: connected")
+    redis.stop()
+    check(wait_for(lambda: "unreachable" in gate.text()), "proxy notices Redis is gone")
+    c, pkt = connect(gate.port, "device-0004")
+    check(pkt is not None and pkt[1][1] == 0, "Redis down: a cached active device connects")
+    c.close()
+    got = handshake_error(gate.port, ctx["device-0005"])
+    check(got == "internal error", "Redis down: an unknown device gets internal_error (got %s)" % got)
+    time.sleep(3.5)
+    got = handshake_error(gate.port, ctx["device-0004"])
+    check(got == "internal error", "after --redis-stale, the cached device is refused too (%s)" % got)
+    check(gate.proc.poll() is None and gate2.proc.poll() is None, "no proxy crashed")
+    redis.start()
+    # One line per worker (two) and per connect.
+    check(wait_for(lambda: gate.text().count("registry: connected") >= connects + 2, 15),
+          "proxy reconnects to Redis")
+    c, pkt = connect(gate.port, "device-0004")
+    if not check(pkt is not None and pkt[1][1] == 0, "after the reconnect the device connects again"):
+        print(gate.text()[-3000:])
+
+    # A revocation the proxies miss (their connections killed just before):
+    # caught after the reconnect, live session included.
+    s = live(gate.port, "device-0004", "d4")
+    out = subprocess.run(["redis-cli", "-p", str(redis.port)], input=(
+        "CLIENT KILL TYPE pubsub\nCLIENT KILL TYPE normal\n"
+        "FCALL mqgate_cert_set 0 %s %s revoke\n" % (PREFIX, fp["device-0004"])),
+        capture_output=True, text=True).stdout
+    check("revoked" in out or "OK" in out or out.strip() != "", "revoked behind the proxies' back")
+    check(s.recv_packet() is None, "the missed revocation still cut the live session")
+    got = wait_for(lambda: handshake_error(gate.port, ctx["device-0004"]) == "certificate revoked")
+    check(got, "and the device is refused after the reconnect")
+    check(gate.stop() == 0 and gate2.stop() == 0, "both proxies exit 0")
+finally:
+    wd.cleanup()
+finish()
