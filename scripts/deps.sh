@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       android-libboringssl-dev android-boringssl
-      libuv1-dev libhiredis-dev libinih-dev
+      libuv1-dev libhiredis-dev libinih-dev uthash-dev
       redis-server mosquitto mosquitto-clients openssl python3
       "$@")
 
