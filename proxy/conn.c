@@ -385,6 +385,14 @@ static void read_connect(mqg_conn *c) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   mqg_conn *c = h->data;
   if (status < 0) {
+    /* libuv has stopped the handle (POLLERR, typically a reset). What the
+     * device sent before the reset is still readable: in PUMP it goes to
+     * the broker before the broker side is closed properly. */
+    c->poll_events = 0;
+    if (c->state == CONN_PUMP || c->state == CONN_CONNACK) {
+      pump__on_device(c, UV_READABLE);
+      return;
+    }
     conn__finish(c, c->state == CONN_HANDSHAKE ? MQG_REASON_TLS_ERROR : MQG_REASON_CLOSED);
     return;
   }
