@@ -4,7 +4,10 @@ sending to it loses nothing (the broker gets every message and the
 DISCONNECT, not a reset); a device that stops reading is cut at
 --write-timeout; a broker that closes while the device is slow still gets
 its last bytes delivered before the TLS close."""
+import fcntl
 import socket
+import struct
+import termios
 import threading
 import time
 
@@ -54,6 +57,16 @@ try:
     time.sleep(0.3)  # the broker->device direction is now full of data
     burst = b"".join(publish_packet("count/t", b"%05d" % i + b"z" * 1000) for i in range(300))
     dev.send(burst + b"\xe0\x00")  # 300 messages, DISCONNECT
+    # Closing with unread data makes the device's kernel send a reset and
+    # drop what it has not sent yet; that loss would be the device's. Wait
+    # until everything left this side, then close: the reset now hits
+    # mqgate with the burst still in its receive queue, to be forwarded.
+    for _ in range(500):
+        outq = struct.unpack("I", fcntl.ioctl(dev.sock.fileno(), termios.TIOCOUTQ,
+                                               b"\0" * 4))[0]
+        if outq == 0:
+            break
+        time.sleep(0.01)
     dev.sock.close()
     n = 0
     buf = b""
