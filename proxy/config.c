@@ -304,6 +304,10 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "backend address \"%s\" is not HOST:PORT", cfg->backend);
     return -EINVAL;
   }
+  if (cfg->metrics[0] != '\0' && mqg_config_parse_addr(cfg->metrics, &ss) != 0) {
+    snprintf(err, errlen, "metrics address \"%s\" is not HOST:PORT", cfg->metrics);
+    return -EINVAL;
+  }
   if ((cfg->cert[0] == '\0') != (cfg->key[0] == '\0')) {
     snprintf(err, errlen, "--cert and --key go together");
     return -EINVAL;

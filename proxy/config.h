@@ -57,6 +57,8 @@
     "time allowed for queued bytes to move before a connection is closed")    \
   X(write_queue_limit, SIZE, "256k", "BYTES",                                 \
     "bytes queued towards one side before reading the other side pauses")     \
+  X(metrics, STR, "", "HOST:PORT",                                            \
+    "serve /metrics (Prometheus) and /healthz here; off when empty")          \
   X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")
 
 typedef struct {

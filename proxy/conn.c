@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt_connack.h"
 #include "mqtt_connect.h"
 
@@ -56,6 +57,7 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
     return;
   c->logged = 1;
   c->reason = reason;
+  mqg_metrics_refused(reason);
   int refused = reason != MQG_REASON_CLOSED && reason != MQG_REASON_SHUTDOWN &&
                 reason != MQG_REASON_OK;
   mqg_log_level lvl = refused ? MQG_LOG_WARN : MQG_LOG_INFO;
@@ -109,6 +111,7 @@ static void on_handle_closed(uv_handle_t *h) {
     close(c->fd);
   if (--c->open_handles > 0)
     return;
+  MQG_COUNT(open, -1);
   SSL_free(c->ssl);
   mqg_tls_peer_cleanup(&c->peer);
   bytes__free(&c->in);
@@ -211,7 +214,26 @@ static void on_timer(uv_timer_t *t) {
 
 void conn__handshake(mqg_conn *c) {
   int rc = SSL_do_handshake(c->ssl);
+  if (rc == 1 && SSL_session_reused(c->ssl)) {
+    /* The check BoringSSL skips for resumed sessions on a server. */
+    uint8_t alert = SSL_AD_INTERNAL_ERROR;
+    switch (mqg_tls_check_peer(c->ssl, &alert)) {
+      case ssl_verify_ok:
+        break;
+      case ssl_verify_retry:
+        conn__poll(c, 0); /* the registry answers; regcheck.c resumes us */
+        return;
+      case ssl_verify_invalid:
+        SSL_send_fatal_alert(c->ssl, alert);
+        conn__log_outcome(c, c->peer.reason, "resumed session");
+        conn__close_graceful(c, c->peer.reason);
+        return;
+    }
+  }
   if (rc == 1) {
+    MQG_COUNT(handshakes, 1);
+    if (SSL_session_reused(c->ssl))
+      MQG_COUNT(resumed, 1);
     c->state = CONN_CONNECT;
     uv_timer_start(&c->timer, on_timer, c->w->opts->connect_ms, 0);
     conn__update_poll(c);
@@ -260,6 +282,9 @@ static void on_backend_connect(uv_connect_t *req, int status) {
     return;
   }
   uv_timer_stop(&c->timer);
+  MQG_COUNT(forwarded, 1);
+  if (c->filled_id)
+    MQG_COUNT(rewrites, 1);
   c->state = c->filled_id && c->level == 5 ? CONN_CONNACK : CONN_PUMP;
   pump__start(c);
 }
@@ -425,6 +450,7 @@ void conn__accept(mqg_worker *w, int fd) {
     close(fd);
     return;
   }
+  MQG_COUNT(accepted, 1);
   c->w = w;
   c->fd = fd;
   c->t_start = uv_now(&w->loop);
@@ -441,6 +467,7 @@ void conn__accept(mqg_worker *w, int fd) {
   c->poll.data = c;
   c->timer.data = c;
   c->open_handles = 2;
+  MQG_COUNT(open, 1);
   c->next = w->conns;
   if (w->conns)
     w->conns->prev = c;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "tlsctx.h"
 
@@ -41,12 +42,17 @@ static void on_hup(uv_signal_t *h, int signum) {
   mqg_config_cleanup(&cfg);
 }
 
+static void close_handle(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
 static void on_stop(uv_signal_t *h, int signum) {
-  struct daemon *d = h->data;
   mqg_log(MQG_LOG_INFO, "signal %d: stopping", signum);
-  uv_close((uv_handle_t *)&d->hup, NULL);
-  uv_close((uv_handle_t *)&d->term, NULL);
-  uv_close((uv_handle_t *)&d->intr, NULL);
+  /* The metrics listener and its requests in flight (with their own close
+   * callbacks), then the signal handles: the main loop then returns. */
+  mqg_metrics_close();
+  uv_walk(h->loop, close_handle, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -86,6 +92,16 @@ int main(int argc, char **argv) {
   uv_signal_start(&d.term, on_stop, SIGTERM);
   uv_signal_start(&d.intr, on_stop, SIGINT);
 
+  if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics)) != 0) {
+    fprintf(stderr, "mqgate: cannot serve metrics on %s: %s\n", cfg.metrics, uv_strerror(rc));
+    uv_walk(loop, close_handle, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    mqg_server_free(server);
+    mqg_tls_free(d.tls);
+    mqg_config_cleanup(&cfg);
+    return 1;
+  }
   rc = mqg_server_start(server);
   if (rc != 0) {
     fprintf(stderr, "mqgate: cannot start workers: %s\n", uv_strerror(rc));

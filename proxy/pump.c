@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt_connack.h"
 
 struct up_write {
@@ -259,6 +260,7 @@ static void dev_read(mqg_conn *c) {
          (c->state == CONN_PUMP || c->state == CONN_CONNACK)) {
     int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
     if (n > 0) {
+      MQG_COUNT(bytes_up, (uint64_t)n);
       if (pump__up_send(c, w->rbuf, (size_t)n) != 0)
         return;
       continue;
@@ -358,6 +360,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       conn__close_graceful(c, MQG_REASON_CLOSED);
     return;
   }
+  MQG_COUNT(bytes_down, (uint64_t)nread);
   pump__dev_send(c, (const uint8_t *)buf->base, (size_t)nread);
 }
 

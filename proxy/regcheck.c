@@ -28,6 +28,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "metrics.h"
 
 static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
@@ -97,6 +98,7 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
   int fresh = mqg_regclient_down_ms(w->reg) <= w->opts->redis_stale_ms;
   mqg_cache_entry hit;
   if (mqg_cache_get(w->opts->cache, peer->sha256, uv_now(&w->loop), &hit)) {
+    MQG_COUNT(cache_hits, 1);
     free(peer->cn);
     free(peer->client_id);
     peer->cn = dup_or_null(hit.cn);
@@ -125,6 +127,7 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
     e->not_before = info.not_before;
     e->not_after = info.not_after;
     snprintf(e->cn, sizeof(e->cn), "%s", info.cn);
+    MQG_COUNT(cache_misses, 1);
     c->lookup = mqg_regclient_lookup(w->reg, &info, ca_id, der, der_len, on_lookup, c);
     if (c->lookup == NULL)
       r = MQG_REASON_REGISTRY_UNAVAILABLE;
@@ -215,6 +218,7 @@ static void on_cert_event(void *arg, const char *fp_hex, const char *status) {
     if (!c->peer.has_cert || memcmp(c->peer.sha256, fp, 32) != 0)
       continue;
     conn__log_outcome(c, r, "cut by a registry change");
+    MQG_COUNT(cuts, 1);
     if (c->state == CONN_HANDSHAKE)
       conn__finish(c, r);
     else

@@ -31,7 +31,7 @@ void mqg_tls_peer_cleanup(mqg_tls_peer *p) {
   memset(p, 0, sizeof(*p));
 }
 
-static enum ssl_verify_result_t verify_cb(SSL *ssl, uint8_t *out_alert) {
+enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   mqg_tls_peer *peer = SSL_get_app_data(ssl);
   if (peer->check != NULL)
     return peer->check(peer, ssl, out_alert);
@@ -182,10 +182,11 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
   SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);
   SSL_CTX_set_max_proto_version(t->ctx, TLS1_3_VERSION);
   SSL_CTX_set_custom_verify(t->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                            verify_cb);
-  /* A resumed session runs the check again: a certificate that expired (or,
-   * with the registry, was revoked) since cannot come back by resumption. */
-  SSL_CTX_set_reverify_on_resume(t->ctx, 1);
+                            mqg_tls_check_peer);
+  /* Resumed sessions must be checked again too (a certificate revoked or
+   * expired since must not come back by resumption), but BoringSSL honours
+   * SSL_CTX_set_reverify_on_resume on clients only: the connection runs
+   * mqg_tls_check_peer itself when a resumed handshake completes. */
   /* Resumption by tickets only: no per-session memory on the server. */
   SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
   static const uint8_t sid_ctx[] = "mqgate";

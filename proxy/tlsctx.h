@@ -71,6 +71,14 @@ void mqg_tls_get_window(const mqg_tls *t, uint16_t *min, uint16_t *max);
  * certificate check. NULL on allocation failure. */
 SSL *mqg_tls_ssl_new(mqg_tls *t, int fd, mqg_tls_peer *peer);
 
+/* mqg_tls_check_peer is the certificate check, the SSL_CTX's custom verify
+ * callback: the peer's own |check| if set, else the --client-ca chain
+ * check. BoringSSL does not call it for a resumed session on a server, so
+ * the caller runs it once more when such a handshake completes; it may then
+ * return ssl_verify_retry like the callback (call it again when the answer
+ * came), and on ssl_verify_invalid |*out_alert| is the alert to send. */
+enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert);
+
 /* mqg_tls_failure_reason classifies a failed handshake on |ssl| (after
  * SSL_do_handshake returned |ret| <= 0 with SSL_ERROR_SSL or
  * SSL_ERROR_SYSCALL): the check's own reason if it refused, else

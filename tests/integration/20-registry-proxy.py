@@ -13,8 +13,8 @@ import subprocess
 import time
 
 from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
-                     client_context, connect_packet, finish, handshake_error,
-                     subscribe_packet, wait_for)
+                     client_context, connect_packet, finish, free_port, handshake_error,
+                     scrape, subscribe_packet, wait_for)
 
 PREFIX = "fleet1"
 
@@ -48,7 +48,8 @@ try:
 
     args = ["--auth", "registry", "--redis", redis.url, "--redis-prefix", PREFIX,
             "--redis-stale", "3s"]
-    gate = Mqgate(wd, pki, broker.port, args)
+    metrics_port = free_port()
+    gate = Mqgate(wd, pki, broker.port, args + ["--metrics", "127.0.0.1:%d" % metrics_port])
     gate2 = Mqgate(wd, pki, broker.port, args)
     check(wait_for(lambda: "registry: connected" in gate.text() and
                    "registry: connected" in gate2.text()), "both proxies reach Redis")
@@ -135,6 +136,24 @@ try:
     check(got == "access denied", "inactive device: alert access_denied (got %s)" % got)
     ctl("cert", "activate", fp["device-0002"])
 
+    # TLS session resumption: works for an active certificate, and a
+    # resumed session is checked again, so deactivation also stops it.
+    c, pkt = connect(gate.port, "device-0002", "resume-1")
+    sess = c.sock.session
+    c.close()
+    c = Client(gate.port, ctx["device-0002"], session=sess)
+    c.send(connect_packet(4, "resume-2"))
+    pkt = c.recv_packet()
+    check(pkt is not None and pkt[1][1] == 0 and c.sock.session_reused,
+          "an active device resumes its TLS session")
+    sess = c.sock.session
+    c.close()
+    check(ctl("cert", "deactivate", fp["device-0002"]).returncode == 0, "deactivate it again")
+    got = handshake_error(gate.port, ctx["device-0002"], session=sess)
+    check(got == "access denied", "a resumed session of an inactive certificate is refused "
+          "(got %s)" % got)
+    ctl("cert", "activate", fp["device-0002"])
+
     # TLS window from the CLI: both proxies, next handshake.
     check(ctl("settings", "set", "tls-min", "1.3").returncode == 0, "tls-min 1.3 set")
     check(wait_for(lambda: gate2.text().count("TLS window 1.3..1.3") >= 1), "proxy applies it")
@@ -203,6 +222,16 @@ try:
     check(s.recv_packet() is None, "the missed revocation still cut the live session")
     got = wait_for(lambda: handshake_error(gate.port, ctx["device-0004"]) == "certificate revoked")
     check(got, "and the device is refused after the reconnect")
+    # Every refusal reason seen above has its own counter.
+    m = scrape(metrics_port)
+    for reason in ("cert_unregistered", "cert_revoked", "cert_inactive", "ca_inactive",
+                   "unknown_ca", "client_id_rejected", "registry_unavailable", "tls_version"):
+        check(m.get('mqgate_refusals_total{reason="%s"}' % reason, 0) >= 1,
+              "counter mqgate_refusals_total{reason=\"%s\"} moved" % reason)
+    check(m.get("mqgate_registry_cuts_total", 0) >= 2, "revocation cuts counted")
+    check(m.get("mqgate_registry_cache_hits_total", 0) >= 1 and
+          m.get("mqgate_registry_cache_misses_total", 0) >= 1, "cache hits and misses counted")
+    check(m.get("mqgate_handshakes_resumed_total", 0) >= 1, "resumed handshakes counted")
     check(gate.stop() == 0 and gate2.stop() == 0, "both proxies exit 0")
 finally:
     wd.cleanup()

@@ -308,9 +308,9 @@ def client_context(cert=None, key=None, ca=None, version=None):
 class Client:
     """A blocking MQTT-over-TLS client that sends raw packets."""
 
-    def __init__(self, port, ctx, timeout=10.0):
+    def __init__(self, port, ctx, timeout=10.0, session=None):
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock = ctx.wrap_socket(raw)
+        self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
 
     def send(self, data):
@@ -384,6 +384,25 @@ def connack_props(body):
     return rc, props
 
 
+def scrape(port):
+    """GET /metrics from mqgate's metrics listener -> {series: value}."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    body = data.split(b"\r\n\r\n", 1)[1].decode()
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
 def tls_alert_of(exc):
     """The alert name in an ssl exception text ('tlsv13 alert certificate
     required' -> 'certificate required'), or the text itself."""
@@ -391,11 +410,11 @@ def tls_alert_of(exc):
     return m.group(1).strip() if m else str(exc)
 
 
-def handshake_error(port, ctx):
+def handshake_error(port, ctx, session=None):
     """Connects, completes the handshake and reads once: returns the alert
     the server sent (or '' when the connection stayed up)."""
     try:
-        c = Client(port, ctx, timeout=5)
+        c = Client(port, ctx, timeout=5, session=session)
         # In TLS 1.3 the server's verdict on our certificate comes after our
         # side considers the handshake done: read to see it.
         c.send(connect_packet(4, "probe"))

@@ -1,0 +1,63 @@
+/* metrics.h: process-wide counters, and a small HTTP listener that serves
+ * them in the Prometheus text format (GET /metrics) plus GET /healthz.
+ *
+ * Counters are relaxed atomics, bumped from any worker thread; the listener
+ * runs on the main thread's loop and only reads them.
+ *
+ * Errors: mqg_metrics_listen returns 0 or a negative libuv error. */
+#ifndef MQG_METRICS_H
+#define MQG_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "reason.h"
+
+/*  X(field, metric name, help) -- every one a counter (_total) */
+#define MQG_COUNTER_MAP(X)                                                       \
+  X(accepted, "mqgate_connections_accepted_total", "TCP connections accepted")   \
+  X(handshakes, "mqgate_handshakes_total", "TLS handshakes completed")           \
+  X(resumed, "mqgate_handshakes_resumed_total", "of which resumed sessions")     \
+  X(forwarded, "mqgate_sessions_forwarded_total",                                \
+    "sessions whose CONNECT went to the broker")                                 \
+  X(rewrites, "mqgate_client_id_rewrites_total", "empty client IDs filled in")   \
+  X(cuts, "mqgate_registry_cuts_total",                                          \
+    "live sessions ended by a registry change")                                  \
+  X(cache_hits, "mqgate_registry_cache_hits_total", "registry answers from the cache") \
+  X(cache_misses, "mqgate_registry_cache_misses_total", "registry lookups sent to Redis") \
+  X(bytes_up, "mqgate_bytes_to_broker_total", "bytes forwarded device -> broker") \
+  X(bytes_down, "mqgate_bytes_to_device_total", "bytes forwarded broker -> device")
+
+typedef struct {
+#define MQG_COUNTER_FIELD(f, name, help) _Atomic uint64_t f;
+  MQG_COUNTER_MAP(MQG_COUNTER_FIELD)
+#undef MQG_COUNTER_FIELD
+  _Atomic uint64_t refusals[MQG_REASON_COUNT]; /* by reason */
+  _Atomic int64_t open;                        /* connections now */
+} mqg_metrics_t;
+
+/* The process's counters. */
+extern mqg_metrics_t mqg_metrics;
+
+#define MQG_COUNT(field, n) \
+  atomic_fetch_add_explicit(&mqg_metrics.field, (n), memory_order_relaxed)
+
+/* mqg_metrics_refused counts one connection ended for |r| (refusals only:
+ * OK, CLOSED and SHUTDOWN are not refusals and are not counted). */
+void mqg_metrics_refused(mqg_reason r);
+
+/* mqg_metrics_format writes the Prometheus text of every counter into
+ * |buf| (|cap| bytes). Returns the length, or the length needed if |cap|
+ * was too small. */
+size_t mqg_metrics_format(char *buf, size_t cap);
+
+/* mqg_metrics_listen serves GET /metrics and GET /healthz on |addr|
+ * ("HOST:PORT") from |loop|. Returns 0 or a negative libuv error. */
+int mqg_metrics_listen(uv_loop_t *loop, const char *addr);
+
+/* mqg_metrics_close stops the listener (and its connections) if any. */
+void mqg_metrics_close(void);
+
+#endif
