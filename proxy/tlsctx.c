@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "cache.h"
 #include "certgen.h"
 #include "log.h"
 #include "mtls_verify.h"
@@ -22,8 +23,19 @@
 struct mqg_tls {
   SSL_CTX *ctx;
   mqg_mtls_verifier *verifier;
+  /* mtls mode: leaf fingerprints whose chain verified against |verifier|.
+   * Tied to that bundle: a new bundle comes with a new cache. Entries
+   * expire after --cache-ttl, which also bounds how long an intermediate
+   * that expired since can go unnoticed. */
+  mqg_cache *verified;
   _Atomic uint32_t window; /* min << 16 | max */
 };
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 void mqg_tls_peer_cleanup(mqg_tls_peer *p) {
   free(p->cn);
@@ -39,8 +51,26 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(ssl);
   const CRYPTO_BUFFER *certs[MAX_PEER_CHAIN];
   size_t n = chain == NULL ? 0 : sk_CRYPTO_BUFFER_num(chain);
+  int64_t now = (int64_t)time(NULL);
   mqg_certinfo info;
   mqg_reason r;
+
+  /* The same device certificate, verified against the same bundle not long
+   * ago: the chain check would prove nothing new. Its dates still count. */
+  if (n > 0 && t->verified != NULL) {
+    const CRYPTO_BUFFER *leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+    mqg_cache_entry hit;
+    mqg_certinfo_fingerprint(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf), peer->sha256);
+    if (mqg_cache_get(t->verified, peer->sha256, mono_ms(), &hit)) {
+      peer->has_cert = 1;
+      free(peer->cn);
+      peer->cn = hit.cn[0] != '\0' ? strdup(hit.cn) : NULL;
+      r = now < hit.not_before  ? MQG_REASON_CERT_NOT_YET_VALID
+          : now > hit.not_after ? MQG_REASON_CERT_EXPIRED
+                                : MQG_REASON_OK;
+      goto done;
+    }
+  }
 
   memset(&info, 0, sizeof(info));
   if (t->verifier == NULL) {
@@ -50,7 +80,7 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   } else {
     for (size_t i = 0; i < n; i++)
       certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
-    r = mqg_mtls_verify(t->verifier, certs, n, (int64_t)time(NULL), &info, NULL);
+    r = mqg_mtls_verify(t->verifier, certs, n, now, &info, NULL);
   }
   if (info.fingerprint[0] != '\0') {
     peer->has_cert = 1;
@@ -58,6 +88,18 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
     free(peer->cn);
     peer->cn = info.cn[0] != '\0' ? strdup(info.cn) : NULL;
   }
+  if (r == MQG_REASON_OK && t->verified != NULL && strlen(info.cn) <= MQG_CACHE_ID_MAX) {
+    mqg_cache_entry e;
+    memset(&e, 0, sizeof(e));
+    memcpy(e.fp, info.sha256, 32);
+    e.verdict = MQG_REASON_OK;
+    e.not_before = info.not_before;
+    e.not_after = info.not_after;
+    snprintf(e.cn, sizeof(e.cn), "%s", info.cn);
+    e.fetched_ms = mono_ms();
+    mqg_cache_put(t->verified, &e);
+  }
+done:
   peer->reason = r;
   if (r == MQG_REASON_OK)
     return ssl_verify_ok;
@@ -174,6 +216,11 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
     t->verifier = mqg_mtls_verifier_new(cfg->client_ca, err, errlen);
     if (t->verifier == NULL)
       goto fail;
+    t->verified = mqg_cache_new(cfg->cache_size, cfg->cache_ttl);
+    if (t->verified == NULL) {
+      snprintf(err, errlen, "out of memory");
+      goto fail;
+    }
   }
   if (load_server_cert(t->ctx, cfg, err, errlen) != 0)
     goto fail;
@@ -207,6 +254,7 @@ void mqg_tls_free(mqg_tls *t) {
     return;
   SSL_CTX_free(t->ctx);
   mqg_mtls_verifier_free(t->verifier);
+  mqg_cache_free(t->verified);
   free(t);
 }
 
