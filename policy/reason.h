@@ -56,6 +56,12 @@
     "TLS version outside the configured window")                               \
   X(REGISTRY_UNAVAILABLE, "registry_unavailable", MQG_ALERT_INTERNAL_ERROR, 0, \
     0, "registry unreachable and nothing cached")                              \
+  X(REGISTRY_BUSY, "registry_busy", MQG_ALERT_INTERNAL_ERROR, 0, 0,           \
+    "too many handshakes waiting for the registry")                            \
+  X(TOO_MANY_CONNECTIONS, "too_many_connections", 0, 0, 0,                     \
+    "connection limit reached")                                                \
+  X(SOURCE_RATE_LIMITED, "source_rate_limited", 0, 0, 0,                       \
+    "handshake rate limit of the source address reached")                     \
   X(TLS_ERROR, "tls_error", 0, 0, 0, "TLS handshake failed")                   \
   X(HANDSHAKE_TIMEOUT, "handshake_timeout", 0, 0, 0,                           \
     "TLS handshake not finished in time")                                      \

@@ -53,6 +53,14 @@
     "time allowed for the MQTT CONNECT after the handshake")                  \
   X(backend_timeout, MS, "5s", "DUR", "time allowed to reach the broker")     \
   X(max_connect_size, SIZE, "64k", "BYTES", "largest MQTT CONNECT accepted")  \
+  X(max_connections, UINT, "0", "N",                                          \
+    "device connections at once; 0 = as many as the open-file limit allows")  \
+  X(max_pending_lookups, UINT, "1000", "N",                                   \
+    "handshakes waiting for Redis at once; more are refused (internal_error)") \
+  X(source_rate, UINT, "0", "N",                                              \
+    "new connections per second from one source address; 0 = no limit")      \
+  X(drain_timeout, MS, "10s", "DUR",                                          \
+    "on SIGTERM/SIGINT, how long sessions may go on before they are closed")  \
   X(write_timeout, MS, "60s", "DUR",                                          \
     "time allowed for queued bytes to move before a connection is closed")    \
   X(write_queue_limit, SIZE, "256k", "BYTES",                                 \

@@ -112,6 +112,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--c->open_handles > 0)
     return;
   MQG_COUNT(open, -1);
+  mqg_admit_release(c->w->opts->admit);
   SSL_free(c->ssl);
   mqg_tls_peer_cleanup(&c->peer);
   bytes__free(&c->in);
@@ -137,6 +138,26 @@ void conn__finish(mqg_conn *c, mqg_reason reason) {
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
   if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
     uv_close((uv_handle_t *)&c->up, on_handle_closed);
+  server__conn_gone(w);
+}
+
+/* Ends a connection for a shutdown, as cleanly as its state allows. */
+void conn__shutdown(mqg_conn *c) {
+  switch (c->state) {
+    case CONN_PUMP:
+    case CONN_CONNACK:
+      pump__shutdown(c);
+      break;
+    case CONN_CONNECT:
+      conn__close_graceful(c, MQG_REASON_SHUTDOWN);
+      break;
+    case CONN_HANDSHAKE:
+    case CONN_BACKEND:
+      conn__finish(c, MQG_REASON_SHUTDOWN);
+      break;
+    default: /* already ending, on its own deadline */
+      break;
+  }
 }
 
 /* Ends the connection from our side: close the broker leg, send
@@ -447,6 +468,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 void conn__accept(mqg_worker *w, int fd) {
   mqg_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) {
+    mqg_admit_release(w->opts->admit);
     close(fd);
     return;
   }
@@ -458,6 +480,7 @@ void conn__accept(mqg_worker *w, int fd) {
     c->peer.check = regcheck__verify;
   c->ssl = mqg_tls_ssl_new(w->tls, fd, &c->peer);
   if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
+    mqg_admit_release(w->opts->admit);
     SSL_free(c->ssl);
     close(fd);
     free(c);

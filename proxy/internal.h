@@ -49,6 +49,7 @@
 
 #include <uv.h>
 
+#include "admit.h"
 #include "cache.h"
 #include "config.h"
 #include "mtls_verify.h"
@@ -123,6 +124,10 @@ typedef struct {
   const char *redis_url, *redis_prefix; /* borrowed from the config */
   uint64_t redis_stale_ms;
   mqg_cache *cache;          /* registry answers, shared */
+  mqg_admit *admit;          /* connection limit, per-source rate */
+  unsigned max_pending;      /* --max-pending-lookups */
+  _Atomic unsigned pending;  /* registry lookups in flight, all workers */
+  uint64_t drain_ms;         /* set by mqg_server_stop */
   int strict_ids_default;    /* --client-id-mode strict */
   _Atomic int strict_ids;    /* in force now */
   uint16_t tls_min_default, tls_max_default;
@@ -136,6 +141,8 @@ struct mqg_worker {
   uv_poll_t accept_poll;
   uv_timer_t accept_retry; /* resumes accepting after EMFILE */
   uv_async_t wakeup;       /* stop requests from the main thread */
+  uv_timer_t drain;        /* the drain deadline, then the last linger */
+  int drain_phase;         /* 0 accepting, 1 draining, 2 closing, 3 done */
   _Atomic int stopping;    /* set by the main thread, then |wakeup| */
   mqg_tls *tls;            /* shared, borrowed */
   mqg_proxy_opts *opts;    /* shared, borrowed */
@@ -153,9 +160,13 @@ void conn__handshake(mqg_conn *c);
 void conn__poll(mqg_conn *c, int events);
 void conn__update_poll(mqg_conn *c);
 void conn__finish(mqg_conn *c, mqg_reason reason);
+void conn__shutdown(mqg_conn *c);
 void conn__close_graceful(mqg_conn *c, mqg_reason reason);
 void conn__refuse(mqg_conn *c, mqg_reason reason);
 void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
+
+/* server.c */
+void server__conn_gone(mqg_worker *w);
 
 /* regcheck.c */
 enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert);
@@ -169,6 +180,7 @@ void pump__on_device(mqg_conn *c, int events);
 int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len);
 int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len);
 void pump__drain(mqg_conn *c);
+void pump__shutdown(mqg_conn *c);
 
 /* mqg_bytes helpers (pump.c) */
 int bytes__append(mqg_bytes *b, const uint8_t *data, size_t len);

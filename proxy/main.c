@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
   } else {
     uv_run(loop, UV_RUN_DEFAULT);
   }
-  mqg_server_stop(server);
+  mqg_server_stop(server, cfg.drain_timeout);
   mqg_server_free(server);
   mqg_tls_free(d.tls);
   uv_loop_close(loop);

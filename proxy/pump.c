@@ -118,6 +118,16 @@ static void device_gone(mqg_conn *c) {
   uv_timer_start(&c->timer, on_deadline, c->w->opts->linger_ms, 0);
 }
 
+/* Ends a live session for a shutdown: close_notify to the device, the
+ * broker's write side shut after its queue (FIN), then linger briefly. */
+void pump__shutdown(mqg_conn *c) {
+  conn__log_outcome(c, MQG_REASON_SHUTDOWN, NULL);
+  SSL_shutdown(c->ssl);
+  ERR_clear_error();
+  shutdown(c->fd, SHUT_WR);
+  device_gone(c);
+}
+
 /* DRAIN: close once the broker has nothing more to send and the device
  * has been given all of it. */
 void pump__drain(mqg_conn *c) {

@@ -54,6 +54,7 @@ static void on_lookup(void *arg, mqg_reason verdict, const char *client_id) {
   mqg_conn *c = arg;
   mqg_worker *w = c->w;
   mqg_cache_entry *e = c->pending;
+  atomic_fetch_sub(&w->opts->pending, 1);
   c->lookup = NULL;
   c->pending = NULL;
   c->lookup_state = LOOKUP_DONE;
@@ -128,9 +129,18 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
     e->not_after = info.not_after;
     snprintf(e->cn, sizeof(e->cn), "%s", info.cn);
     MQG_COUNT(cache_misses, 1);
-    c->lookup = mqg_regclient_lookup(w->reg, &info, ca_id, der, der_len, on_lookup, c);
-    if (c->lookup == NULL)
-      r = MQG_REASON_REGISTRY_UNAVAILABLE;
+    /* A bound on handshakes parked on Redis: a flood of unknown devices
+     * must not pile up memory and Redis work without end. */
+    if (atomic_fetch_add(&w->opts->pending, 1) >= w->opts->max_pending) {
+      atomic_fetch_sub(&w->opts->pending, 1);
+      r = MQG_REASON_REGISTRY_BUSY;
+    } else {
+      c->lookup = mqg_regclient_lookup(w->reg, &info, ca_id, der, der_len, on_lookup, c);
+      if (c->lookup == NULL) {
+        atomic_fetch_sub(&w->opts->pending, 1);
+        r = MQG_REASON_REGISTRY_UNAVAILABLE;
+      }
+    }
   }
   if (r != MQG_REASON_OK) {
     free(e);
@@ -142,6 +152,8 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
 }
 
 void regcheck__cancel(mqg_conn *c) {
+  if (c->lookup != NULL)
+    atomic_fetch_sub(&c->w->opts->pending, 1);
   mqg_lookup_cancel(c->lookup);
   c->lookup = NULL;
   free(c->pending);

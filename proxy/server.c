@@ -10,8 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+#include <time.h>
+
 #include "internal.h"
 #include "log.h"
+#include "metrics.h"
 
 #define READ_BUF_SIZE (64 * 1024)
 #define ACCEPTS_PER_WAKEUP 64
@@ -52,7 +56,9 @@ static void on_accept_retry(uv_timer_t *t) {
 static void on_accept(uv_poll_t *h, int status, int events) {
   mqg_worker *w = h->data;
   for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-    int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    int fd = accept4(w->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         /* Out of descriptors: stop accepting for a moment instead of spinning
@@ -65,26 +71,75 @@ static void on_accept(uv_poll_t *h, int status, int events) {
       }
       return; /* EAGAIN, or a connection that died in the backlog */
     }
+    mqg_reason r = mqg_admit_accept(w->opts->admit, (struct sockaddr *)&peer,
+                                    (uint64_t)time(NULL));
+    if (r != MQG_REASON_OK) {
+      /* Refused before any TLS byte: the answer is an immediate close. */
+      mqg_metrics_refused(r);
+      mqg_log(MQG_LOG_DEBUG, "worker %d: %s", w->index, mqg_reason_text(r));
+      close(fd);
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn__accept(w, fd);
   }
 }
 
-static void on_wakeup(uv_async_t *a) {
-  mqg_worker *w = a->data;
-  if (!atomic_load(&w->stopping))
+/* The worker's own handles go once it has no connection left; its loop
+ * then returns. */
+static void worker_close(mqg_worker *w) {
+  if (w->drain_phase == 3)
     return;
-  uv_close((uv_handle_t *)&w->accept_poll, NULL);
-  /* New connections are refused from now on, not left in the backlog. */
-  close(w->lfd);
-  w->lfd = -1;
+  w->drain_phase = 3;
   uv_close((uv_handle_t *)&w->accept_retry, NULL);
   uv_close((uv_handle_t *)&w->wakeup, NULL);
-  while (w->conns != NULL)
-    conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+  uv_close((uv_handle_t *)&w->drain, NULL);
   if (w->reg != NULL)
     regcheck__stop(w);
+}
+
+void server__conn_gone(mqg_worker *w) {
+  if (w->drain_phase > 0 && w->conns == NULL)
+    worker_close(w);
+}
+
+/* The drain deadline: close what is left cleanly, then (phase 2) force. */
+static void on_drain_deadline(uv_timer_t *t) {
+  mqg_worker *w = t->data;
+  if (w->drain_phase == 1) {
+    w->drain_phase = 2;
+    uv_timer_start(&w->drain, on_drain_deadline, w->opts->linger_ms + 500, 0);
+    for (mqg_conn *c = w->conns, *next; c != NULL; c = next) {
+      next = c->next;
+      conn__shutdown(c);
+    }
+    return;
+  }
+  while (w->conns != NULL)
+    conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+}
+
+static void on_wakeup(uv_async_t *a) {
+  mqg_worker *w = a->data;
+  if (!atomic_load(&w->stopping) || w->drain_phase != 0)
+    return;
+  /* Stop accepting: new connections are refused from now on, not left in
+   * the backlog. Live sessions may go on until the drain deadline. */
+  w->drain_phase = 1;
+  uv_close((uv_handle_t *)&w->accept_poll, NULL);
+  close(w->lfd);
+  w->lfd = -1;
+  uv_timer_stop(&w->accept_retry);
+  for (mqg_conn *c = w->conns, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->state == CONN_HANDSHAKE || c->state == CONN_CONNECT || c->state == CONN_BACKEND)
+      conn__shutdown(c); /* not a session yet: nothing to wait for */
+  }
+  if (w->conns == NULL)
+    worker_close(w);
+  else
+    uv_timer_start(&w->drain, on_drain_deadline, w->opts->drain_ms, 0);
 }
 
 static void worker_main(void *arg) {
@@ -109,6 +164,18 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->opts.write_ms = cfg->write_timeout;
   s->opts.max_connect_size = cfg->max_connect_size;
   s->opts.write_queue_limit = cfg->write_queue_limit;
+  /* Two descriptors per device (TLS side, broker side), and some spare. */
+  unsigned max_conns = cfg->max_connections;
+  struct rlimit rl;
+  if (max_conns == 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+    max_conns = rl.rlim_cur > 256 ? (unsigned)((rl.rlim_cur - 128) / 2) : 64;
+  s->opts.admit = mqg_admit_new(max_conns, cfg->source_rate);
+  if (s->opts.admit == NULL) {
+    snprintf(err, errlen, "out of memory");
+    free(s);
+    return NULL;
+  }
+  s->opts.max_pending = cfg->max_pending_lookups ? cfg->max_pending_lookups : 1;
   s->opts.strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
   atomic_store(&s->opts.strict_ids, s->opts.strict_ids_default);
   s->opts.tls_min_default = cfg->tls_min;
@@ -159,7 +226,8 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     uv_poll_init_socket(&w->loop, &w->accept_poll, w->lfd);
     uv_timer_init(&w->loop, &w->accept_retry);
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
-    w->accept_poll.data = w->accept_retry.data = w->wakeup.data = w;
+    uv_timer_init(&w->loop, &w->drain);
+    w->accept_poll.data = w->accept_retry.data = w->wakeup.data = w->drain.data = w;
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
     s->nworkers = i + 1;
     if (s->opts.registry && regcheck__start(w, err, errlen) != 0) {
@@ -182,7 +250,8 @@ int mqg_server_start(mqg_server *s) {
   return 0;
 }
 
-void mqg_server_stop(mqg_server *s) {
+void mqg_server_stop(mqg_server *s, uint64_t drain_ms) {
+  s->opts.drain_ms = drain_ms;
   for (int i = 0; i < s->started; i++) {
     atomic_store(&s->workers[i].stopping, 1);
     uv_async_send(&s->workers[i].wakeup);
@@ -197,9 +266,12 @@ void mqg_server_free(mqg_server *s) {
     return;
   for (unsigned i = 0; i < s->nworkers; i++) {
     mqg_worker *w = &s->workers[i];
-    if (!uv_is_closing((uv_handle_t *)&w->wakeup)) {
+    if (w->drain_phase != 3) { /* never started, or never stopped */
       atomic_store(&w->stopping, 1);
       on_wakeup(&w->wakeup);
+      while (w->conns != NULL)
+        conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+      worker_close(w);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
@@ -209,6 +281,7 @@ void mqg_server_free(mqg_server *s) {
     mqg_mtls_verifier_free(w->verifier);
   }
   mqg_cache_free(s->opts.cache);
+  mqg_admit_free(s->opts.admit);
   free(s->workers);
   free(s);
 }

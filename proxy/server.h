@@ -7,6 +7,7 @@
 #define MQG_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "tlsctx.h"
@@ -23,9 +24,11 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
 /* mqg_server_start starts the worker threads. Returns 0 or a negative errno. */
 int mqg_server_start(mqg_server *s);
 
-/* mqg_server_stop makes every worker stop accepting, close its connections
- * and return, and waits for them. */
-void mqg_server_stop(mqg_server *s);
+/* mqg_server_stop makes every worker stop accepting at once (new
+ * connections are refused), lets live sessions go on for up to |drain_ms|,
+ * then closes what is left cleanly (close_notify to the device, FIN to the
+ * broker after its queue), and waits for the workers to return. */
+void mqg_server_stop(mqg_server *s, uint64_t drain_ms);
 
 /* mqg_server_free releases |s| (stopped or never started; NULL ignored). */
 void mqg_server_free(mqg_server *s);
