@@ -53,6 +53,8 @@
     "time allowed for the MQTT CONNECT after the handshake")                  \
   X(backend_timeout, MS, "5s", "DUR", "time allowed to reach the broker")     \
   X(max_connect_size, SIZE, "64k", "BYTES", "largest MQTT CONNECT accepted")  \
+  X(max_client_id, UINT, "65535", "BYTES",                                    \
+    "longest client ID accepted (set the broker's own limit)")                \
   X(max_connections, UINT, "0", "N",                                          \
     "device connections at once; 0 = as many as the open-file limit allows")  \
   X(max_pending_lookups, UINT, "1000", "N",                                   \

@@ -354,8 +354,14 @@ static void connect_ready(mqg_conn *c, size_t plen) {
     id = (const uint8_t *)own;
     id_len = strlen(own);
     c->filled_id = 1;
-  } else if (atomic_load_explicit(&c->w->opts->strict_ids, memory_order_relaxed) &&
-             (own == NULL || id_len != strlen(own) || memcmp(id, own, id_len) != 0)) {
+  }
+  if (id_len > c->w->opts->max_client_id) {
+    conn__log_outcome(c, MQG_REASON_CLIENT_ID_REJECTED, "client ID too long");
+    conn__refuse(c, MQG_REASON_CLIENT_ID_REJECTED);
+    return;
+  }
+  if (!c->filled_id && atomic_load_explicit(&c->w->opts->strict_ids, memory_order_relaxed) &&
+      (own == NULL || id_len != strlen(own) || memcmp(id, own, id_len) != 0)) {
     /* Strict: one device cannot take over another's session. */
     conn__log_outcome(c, MQG_REASON_CLIENT_ID_REJECTED, own ? own : "no identity");
     conn__refuse(c, MQG_REASON_CLIENT_ID_REJECTED);

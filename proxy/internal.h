@@ -119,6 +119,7 @@ typedef struct {
   struct sockaddr_storage backend;
   uint64_t handshake_ms, connect_ms, backend_ms, linger_ms, write_ms;
   size_t max_connect_size;
+  size_t max_client_id;
   size_t write_queue_limit;
   int registry;              /* auth mode registry */
   const char *redis_url, *redis_prefix; /* borrowed from the config */

@@ -163,6 +163,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->opts.linger_ms = 1000;
   s->opts.write_ms = cfg->write_timeout;
   s->opts.max_connect_size = cfg->max_connect_size;
+  s->opts.max_client_id = cfg->max_client_id;
   s->opts.write_queue_limit = cfg->write_queue_limit;
   /* Two descriptors per device (TLS side, broker side), and some spare. */
   unsigned max_conns = cfg->max_connections;
