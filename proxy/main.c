@@ -71,11 +71,18 @@ int main(int argc, char **argv) {
 
   struct daemon d = {.argc = argc, .argv = argv};
   mqg_server *server = NULL;
-  d.tls = mqg_tls_new(&cfg, err, sizeof(err));
-  if (d.tls != NULL)
+  uv_loop_t *loop = uv_default_loop();
+  /* The metrics port opens before the device port, so that whoever waits
+   * for the latter finds the former ready. */
+  if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics)) != 0)
+    snprintf(err, sizeof(err), "cannot serve metrics on %s: %s", cfg.metrics, uv_strerror(rc));
+  else if ((d.tls = mqg_tls_new(&cfg, err, sizeof(err))) != NULL)
     server = mqg_server_new(&cfg, d.tls, err, sizeof(err));
   if (server == NULL) {
     fprintf(stderr, "mqgate: %s\n", err);
+    mqg_metrics_close();
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
     mqg_tls_free(d.tls);
     mqg_config_cleanup(&cfg);
     return 1;
@@ -83,7 +90,6 @@ int main(int argc, char **argv) {
   mqg_log(MQG_LOG_INFO, "mqgate ready: auth=%s TLS window %s..%s", cfg.auth,
           mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
 
-  uv_loop_t *loop = uv_default_loop();
   uv_signal_init(loop, &d.hup);
   uv_signal_init(loop, &d.term);
   uv_signal_init(loop, &d.intr);
@@ -92,16 +98,6 @@ int main(int argc, char **argv) {
   uv_signal_start(&d.term, on_stop, SIGTERM);
   uv_signal_start(&d.intr, on_stop, SIGINT);
 
-  if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics)) != 0) {
-    fprintf(stderr, "mqgate: cannot serve metrics on %s: %s\n", cfg.metrics, uv_strerror(rc));
-    uv_walk(loop, close_handle, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    mqg_server_free(server);
-    mqg_tls_free(d.tls);
-    mqg_config_cleanup(&cfg);
-    return 1;
-  }
   rc = mqg_server_start(server);
   if (rc != 0) {
     fprintf(stderr, "mqgate: cannot start workers: %s\n", uv_strerror(rc));
