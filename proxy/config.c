@@ -220,8 +220,9 @@ static void print_help(const char *prog) {
     printf("  %-28s %s\n", left, opts[i].help);
     printf("  %-28s env %s, default \"%s\"\n", "", env, opts[i].def);
   }
-  printf("  %-28s %s\n  %-28s %s\n", "--help", "this text", "--version",
-         "print the version");
+  printf("  %-28s %s\n  %-28s %s\n  %-28s %s\n", "--check-config",
+         "check the options, certificates and keys, then exit (0: good, 2: not)",
+         "--help", "this text", "--version", "print the version");
 }
 
 int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out) {
@@ -324,6 +325,10 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "write-queue-limit must be at least 1k");
     return -EINVAL;
   }
+  if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0) {
+    snprintf(err, errlen, "log format \"%s\" is not text or json", cfg->log_format);
+    return -EINVAL;
+  }
   if (mqg_log_parse_level(cfg->log_level, &lvl) != 0) {
     snprintf(err, errlen, "log level \"%s\" is not error|warn|info|debug",
              cfg->log_level);
@@ -334,7 +339,7 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
 
 int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
                     size_t errlen) {
-  struct option longopts[NOPTS + 3];
+  struct option longopts[NOPTS + 4];
   char names[NOPTS][64];
   memset(cfg, 0, sizeof(*cfg));
   err[0] = '\0';
@@ -347,7 +352,8 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
   }
   longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
   longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-  longopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
+  longopts[NOPTS + 2] = (struct option){"check-config", no_argument, NULL, 'C'};
+  longopts[NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
 
   /* The file comes first in precedence order but is named by a flag or the
    * environment, so find its name before anything else. */
@@ -381,13 +387,20 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
       return -EINVAL;
   }
 
-  optind = 1;
+  /* 0, not 1: glibc then resets all of getopt's state, including its
+   * position inside a "-abc" group, which an earlier call that failed
+   * there leaves pointing into that call's argv. */
+  optind = 0;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     if (c == 'h') {
       print_help(argv[0]);
       return MQG_CONFIG_EXIT;
+    }
+    if (c == 'C') {
+      cfg->check_only = 1;
+      continue;
     }
     if (c == 'V') {
       printf("mqgate %s\n", MQG_VERSION);

@@ -69,7 +69,8 @@
     "bytes queued towards one side before reading the other side pauses")     \
   X(metrics, STR, "", "HOST:PORT",                                            \
     "serve /metrics (Prometheus) and /healthz here; off when empty")          \
-  X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")
+  X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")           \
+  X(log_format, STR, "text", "FORMAT", "text or json (one object per line)")
 
 typedef struct {
 #define MQG_OPTION_FIELD_STR char *
@@ -81,6 +82,7 @@ typedef struct {
   MQG_OPTION_FIELD_##kind name;
   MQG_OPTION_MAP(MQG_OPTION_FIELD)
 #undef MQG_OPTION_FIELD
+  int check_only; /* --check-config: check and exit */
 } mqg_config;
 
 #define MQG_CONFIG_EXIT 1

@@ -41,11 +41,12 @@ static void format_peer(const mqg_conn *c, char *out, size_t cap) {
 }
 
 /* Copies at most 64 bytes of a device-chosen string for a log line, with
- * anything but printable ASCII shown as '?', so it cannot forge lines. */
+ * anything but printable ASCII shown as '?' (quotes are escaped by the
+ * logger). */
 static const char *log_safe(char out[68], const uint8_t *s, size_t len) {
   size_t n = len > 64 ? 64 : len, i;
   for (i = 0; i < n; i++)
-    out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ? (char)s[i] : '?';
+    out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
   if (len > n)
     out[i++] = '.', out[i++] = '.', out[i++] = '.';
   out[i] = '\0';
@@ -63,14 +64,27 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
   mqg_log_level lvl = refused ? MQG_LOG_WARN : MQG_LOG_INFO;
   if (!mqg_log_enabled(lvl))
     return;
-  char peer[64];
+  char peer[64], fp[65] = "", dur[24], why[256];
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
   format_peer(c, peer, sizeof(peer));
-  mqg_log(lvl, "%s peer=%s tls=%s cn=%s reason=%s (%s%s%s) duration_ms=%llu",
-          refused ? "refused" : "closed", peer,
-          SSL_get_current_cipher(c->ssl) ? SSL_get_version(c->ssl) : "-", c->peer.cn ? c->peer.cn : "-",
-          mqg_reason_label(reason), mqg_reason_text(reason),
-          detail && detail[0] ? ": " : "", detail ? detail : "",
-          (unsigned long long)(uv_now(&c->w->loop) - c->t_start));
+  if (c->peer.has_cert)
+    mqg_hex32(c->peer.sha256, fp);
+  snprintf(dur, sizeof(dur), "%llu", (unsigned long long)(uv_now(&c->w->loop) - c->t_start));
+  snprintf(why, sizeof(why), "%s%s%s", mqg_reason_text(reason), detail && detail[0] ? ": " : "",
+           detail ? detail : "");
+  const mqg_log_field f[] = {
+      {"peer", peer},
+      {"tls", cipher ? SSL_get_version(c->ssl) : ""},
+      {"cipher", cipher ? SSL_CIPHER_get_name(cipher) : ""},
+      {"fp", fp},
+      {"cn", c->peer.cn},
+      {"client_id_in", c->client_id && !c->filled_id ? c->client_id : ""},
+      {"client_id", c->client_id},
+      {"reason", mqg_reason_label(reason)},
+      {"detail", why},
+      {"duration_ms", dur},
+  };
+  mqg_log_event(lvl, refused ? "refused" : "closed", f, sizeof(f) / sizeof(f[0]));
 }
 
 void conn__poll(mqg_conn *c, int events) {
@@ -115,6 +129,7 @@ static void on_handle_closed(uv_handle_t *h) {
   mqg_admit_release(c->w->opts->admit);
   SSL_free(c->ssl);
   mqg_tls_peer_cleanup(&c->peer);
+  free(c->client_id);
   bytes__free(&c->in);
   bytes__free(&c->dev_out);
   free(c);
@@ -379,14 +394,22 @@ static void connect_ready(mqg_conn *c, size_t plen) {
     conn__refuse(c, out == NULL ? MQG_REASON_INTERNAL : MQG_REASON_CONNECT_TOO_LARGE);
     return;
   }
+  char before[68], after[68];
+  log_safe(after, id, id_len);
+  c->client_id = strdup(after);
   if (mqg_log_enabled(MQG_LOG_INFO)) {
-    char peer[64];
+    char peer[64], level[4];
     format_peer(c, peer, sizeof(peer));
-    char before[68], after[68];
-    mqg_log(MQG_LOG_INFO, "connect peer=%s tls=%s cn=%s mqtt=%u client_id=\"%s\" -> \"%s\"",
-            peer, SSL_get_version(c->ssl), c->peer.cn ? c->peer.cn : "-", m.level,
-            log_safe(before, mqg_connect_client_id(pkt, &m), m.client_id_len),
-            log_safe(after, id, id_len));
+    snprintf(level, sizeof(level), "%u", m.level);
+    const mqg_log_field f[] = {
+        {"peer", peer},
+        {"tls", SSL_get_version(c->ssl)},
+        {"cn", c->peer.cn},
+        {"mqtt", level},
+        {"client_id_in", log_safe(before, mqg_connect_client_id(pkt, &m), m.client_id_len)},
+        {"client_id", after},
+    };
+    mqg_log_event(MQG_LOG_INFO, "connect", f, sizeof(f) / sizeof(f[0]));
   }
   /* Associated clients, recorded without waiting for the answer. */
   if (c->w->reg != NULL && c->peer.has_cert)

@@ -102,6 +102,7 @@ struct mqg_conn {
   mqg_reason lookup_verdict;  /* its answer, once LOOKUP_DONE */
   mqg_lookup *lookup;    /* the request in flight, if LOOKUP_PENDING */
   mqg_cache_entry *pending; /* what the answer will be cached as */
+  char *client_id;       /* the client ID sent to the broker (log-safe copy) */
   int poll_events;       /* what |poll| currently waits for */
   mqg_reason reason;     /* why the connection ended (once it does) */
   mqg_tls_peer peer;     /* certificate facts from the handshake */

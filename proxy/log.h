@@ -2,9 +2,12 @@
  *
  * Each call formats the whole line (timestamp, level, message) into a stack
  * buffer and hands it to one write(2), so lines from different worker threads
- * never interleave. Lines longer than 1 KiB are cut. */
+ * never interleave. Lines longer than about 1.5 KiB are cut. With
+ * mqg_log_set_json(1) every line is one JSON object instead. */
 #ifndef MQG_LOG_H
 #define MQG_LOG_H
+
+#include <stddef.h>
 
 typedef enum {
   MQG_LOG_ERROR = 0,
@@ -23,6 +26,21 @@ int mqg_log_enabled(mqg_log_level level);
 /* mqg_log_parse_level parses "error", "warn", "info" or "debug" into |*out|.
  * Returns 0, or -EINVAL for any other text. */
 int mqg_log_parse_level(const char *s, mqg_log_level *out);
+
+/* mqg_log_set_json switches every line to one JSON object ({"ts", "level",
+ * "msg"} or, for events, {"ts", "level", "event", fields...}). */
+void mqg_log_set_json(int on);
+
+/* One key/value of an event line. Values are escaped as needed. */
+typedef struct {
+  const char *key;
+  const char *value;
+} mqg_log_field;
+
+/* mqg_log_event writes one structured line: "event key=value ..." as text
+ * (values with spaces or quotes are quoted), or a JSON object. */
+void mqg_log_event(mqg_log_level level, const char *event, const mqg_log_field *fields,
+                   size_t n);
 
 /* mqg_log writes one line at |level| (printf format). */
 void mqg_log(mqg_log_level level, const char *fmt, ...)

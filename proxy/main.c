@@ -25,6 +25,7 @@ static void apply_log_level(const mqg_config *cfg) {
   mqg_log_level lvl = MQG_LOG_INFO;
   mqg_log_parse_level(cfg->log_level, &lvl);
   mqg_log_set_level(lvl);
+  mqg_log_set_json(strcmp(cfg->log_format, "json") == 0);
 }
 
 static void on_hup(uv_signal_t *h, int signum) {
@@ -68,6 +69,21 @@ int main(int argc, char **argv) {
   }
   apply_log_level(&cfg);
   signal(SIGPIPE, SIG_IGN); /* BoringSSL writes to sockets with write(2) */
+
+  if (cfg.check_only) {
+    /* Everything that can be checked without binding or connecting. */
+    mqg_tls *t = mqg_tls_new(&cfg, err, sizeof(err));
+    rc = t == NULL ? 2 : 0;
+    if (t == NULL)
+      fprintf(stderr, "mqgate: %s\n", err);
+    else
+      printf("mqgate: configuration OK (auth %s, TLS %s..%s, listen %s, backend %s)\n",
+             cfg.auth, mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max),
+             cfg.listen, cfg.backend);
+    mqg_tls_free(t);
+    mqg_config_cleanup(&cfg);
+    return rc;
+  }
 
   struct daemon d = {.argc = argc, .argv = argv};
   mqg_server *server = NULL;

@@ -4,6 +4,7 @@ a --help line; the default server certificate is generated once into
 and no system OpenSSL; closes propagate cleanly both ways (a DISCONNECT
 reaches the broker, an abrupt drop fires the will)."""
 import hashlib
+import json
 import os
 import re
 import socket
@@ -35,6 +36,20 @@ try:
                 "max-connect-size", "config"):
         env = "MQGATE_" + opt.upper().replace("-", "_")
         check("--%s " % opt in out and env in out, "--help documents --%s and %s" % (opt, env))
+    # The example config names every option and is accepted as it is.
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "docker", "mqgate.ini")
+    text = open(example).read()
+    flags = re.findall(r"^  --([a-z-]+) [A-Z]", out, re.M)
+    missing = [f for f in flags if f != "config" and ";%s = " % f not in text]
+    check(flags and not missing, "docker/mqgate.ini documents every option (missing: %s)" % missing)
+    r = subprocess.run([MQGATE, "--config", example, "--check-config", "--client-ca",
+                        pki.ca_cert, "--cert", pki.server_cert, "--key", pki.server_key],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "configuration OK" in r.stdout, "--check-config accepts it")
+    r = subprocess.run([MQGATE, "--check-config", "--client-ca", pki.ca_cert, "--cert",
+                        pki.server_cert, "--key", key], capture_output=True, text=True)
+    check(r.returncode == 2 and "does not match" in r.stderr,
+          "--check-config refuses a key that is not the certificate's (exit 2)")
     r = subprocess.run([MQGATE, "--no-such-flag"], capture_output=True, text=True)
     check(r.returncode == 2 and "unknown option" in r.stderr, "an unknown flag: exit 2 with a reason")
     r = subprocess.run([MQGATE, "--client-ca", pki.ca_cert, "--listen", "nowhere"],
@@ -88,6 +103,24 @@ try:
             t.close()
         gate6.terminate()
         gate6.wait(10)
+
+    # JSON logs: every line one object; the outcome line has every field.
+    gate = Mqgate(wd, pki, broker.port, ["--log-format", "json"])
+    c = Client(gate.port, ctx)
+    c.send(connect_packet(4, ""))
+    c.recv_packet()
+    c.close()
+    wait_for(lambda: '"event":"closed"' in gate.text())
+    gate.stop()
+    lines = [json.loads(l) for l in gate.text().splitlines() if l.strip()]
+    closed = [l for l in lines if l.get("event") == "closed" and l.get("client_id")]
+    check(lines and all("ts" in l and "level" in l for l in lines),
+          "--log-format json: every line is a JSON object (%d lines)" % len(lines))
+    want = {"peer", "tls", "cipher", "fp", "cn", "client_id_in", "client_id", "reason",
+            "duration_ms"}
+    check(closed and want <= set(closed[0]) and closed[0]["client_id"] == "device-0001"
+          and closed[0]["client_id_in"] == "" and closed[0]["tls"] == "TLSv1.3",
+          "the outcome line carries peer, TLS, cipher, fingerprint, CN, client IDs, reason")
 
     # Close semantics with a subscriber on the will topic.
     gate = Mqgate(wd, pki, broker.port)
