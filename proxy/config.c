@@ -209,8 +209,9 @@ static void print_help(const char *prog) {
          "certificate and forwards plaintext MQTT to a broker.\n\n"
          "Every option can also be set as an environment variable MQGATE_NAME\n"
          "or as a key in the --config file; flags win over the environment,\n"
-         "which wins over the file. SIGHUP re-reads the TLS version window and\n"
-         "the log level.\n\n",
+         "which wins over the file. SIGHUP re-reads the options and reloads the\n"
+         "server certificate and key, the CA bundle, the limits, the TLS window\n"
+         "and the log level (for new connections; live sessions stay).\n\n",
          prog);
   for (size_t i = 0; i < NOPTS; i++) {
     char flag[64], env[64], left[96];

@@ -128,6 +128,7 @@ static void on_handle_closed(uv_handle_t *h) {
   MQG_COUNT(open, -1);
   mqg_admit_release(c->w->opts->admit);
   SSL_free(c->ssl);
+  mqg_tls_free(c->tls);
   mqg_tls_peer_cleanup(&c->peer);
   free(c->client_id);
   bytes__free(&c->in);
@@ -507,10 +508,12 @@ void conn__accept(mqg_worker *w, int fd) {
   c->t_start = uv_now(&w->loop);
   if (w->opts->registry)
     c->peer.check = regcheck__verify;
-  c->ssl = mqg_tls_ssl_new(w->tls, fd, &c->peer);
+  c->tls = server__tls(w->opts);
+  c->ssl = mqg_tls_ssl_new(c->tls, fd, &c->peer);
   if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
     mqg_admit_release(w->opts->admit);
     SSL_free(c->ssl);
+    mqg_tls_free(c->tls);
     close(fd);
     free(c);
     return;

@@ -42,6 +42,7 @@
 #ifndef MQG_PROXY_INTERNAL_H
 #define MQG_PROXY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,7 @@ struct mqg_conn {
   mqg_worker *w;
   mqg_conn *prev, *next; /* the worker's list */
   SSL *ssl;
+  mqg_tls *tls;          /* the context |ssl| came from (a reference) */
   int fd;                /* device socket, closed after |poll| closes */
   uv_poll_t poll;        /* device socket readiness */
   uv_timer_t timer;      /* the deadline of the current state */
@@ -118,21 +120,25 @@ enum { LOOKUP_NONE, LOOKUP_PENDING, LOOKUP_DONE };
  * atomics change at run time (cluster settings). */
 typedef struct {
   struct sockaddr_storage backend;
-  uint64_t handshake_ms, connect_ms, backend_ms, linger_ms, write_ms;
-  size_t max_connect_size;
-  size_t max_client_id;
-  size_t write_queue_limit;
+  /* Reloadable on SIGHUP, so atomic (plain reads are atomic loads). */
+  _Atomic uint64_t handshake_ms, connect_ms, backend_ms, write_ms;
+  uint64_t linger_ms;
+  _Atomic size_t max_connect_size;
+  _Atomic size_t max_client_id;
+  _Atomic size_t write_queue_limit;
   int registry;              /* auth mode registry */
   const char *redis_url, *redis_prefix; /* borrowed from the config */
   uint64_t redis_stale_ms;
   mqg_cache *cache;          /* registry answers, shared */
+  pthread_mutex_t tls_lock;  /* guards |tls| */
+  mqg_tls *tls;              /* the context for new connections (a ref) */
   mqg_admit *admit;          /* connection limit, per-source rate */
   unsigned max_pending;      /* --max-pending-lookups */
   _Atomic unsigned pending;  /* registry lookups in flight, all workers */
   uint64_t drain_ms;         /* set by mqg_server_stop */
-  int strict_ids_default;    /* --client-id-mode strict */
+  _Atomic int strict_ids_default; /* --client-id-mode strict */
   _Atomic int strict_ids;    /* in force now */
-  uint16_t tls_min_default, tls_max_default;
+  _Atomic uint16_t tls_min_default, tls_max_default;
 } mqg_proxy_opts;
 
 struct mqg_worker {
@@ -146,7 +152,6 @@ struct mqg_worker {
   uv_timer_t drain;        /* the drain deadline, then the last linger */
   int drain_phase;         /* 0 accepting, 1 draining, 2 closing, 3 done */
   _Atomic int stopping;    /* set by the main thread, then |wakeup| */
-  mqg_tls *tls;            /* shared, borrowed */
   mqg_proxy_opts *opts;    /* shared, borrowed */
   mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
@@ -169,6 +174,7 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
 
 /* server.c */
 void server__conn_gone(mqg_worker *w);
+mqg_tls *server__tls(mqg_proxy_opts *o);
 
 /* regcheck.c */
 enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert);

@@ -1,7 +1,9 @@
 /* main.c: the mqgate daemon: options, TLS context, workers, signals.
  *
- * The main thread only waits for signals: SIGHUP re-reads the options and
- * applies the TLS window and the log level; SIGINT and SIGTERM stop. */
+ * The main thread only waits for signals (and serves metrics): SIGHUP
+ * re-reads the options and reloads certificates, CA bundle, limits, TLS
+ * window and log level for new connections; SIGINT and SIGTERM drain and
+ * stop. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@ struct daemon {
   int argc;
   char **argv;
   mqg_tls *tls;
+  mqg_server *server;
   uv_signal_t hup, term, intr;
 };
 
@@ -32,14 +35,20 @@ static void on_hup(uv_signal_t *h, int signum) {
   struct daemon *d = h->data;
   mqg_config cfg;
   char err[512];
-  if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0) {
+  mqg_tls *t = NULL;
+  /* All or nothing: a file that does not parse, or certificates that do
+   * not load, leave every running setting as it was. */
+  if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0 ||
+      (t = mqg_tls_new(&cfg, err, sizeof(err))) == NULL) {
     mqg_log(MQG_LOG_ERROR, "reload refused, keeping the running settings: %s", err);
   } else {
+    mqg_server_set_tls(d->server, t);
+    mqg_server_reload(d->server, &cfg);
     apply_log_level(&cfg);
-    mqg_tls_set_window(d->tls, cfg.tls_min, cfg.tls_max);
-    mqg_log(MQG_LOG_INFO, "reloaded: TLS window %s..%s for new handshakes",
-            mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
+    mqg_log(MQG_LOG_INFO, "reloaded: certificates, limits; TLS window %s..%s for new "
+            "handshakes", mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
   }
+  mqg_tls_free(t);
   mqg_config_cleanup(&cfg);
 }
 
@@ -103,6 +112,7 @@ int main(int argc, char **argv) {
     mqg_config_cleanup(&cfg);
     return 1;
   }
+  d.server = server;
   mqg_log(MQG_LOG_INFO, "mqgate ready: auth=%s TLS window %s..%s", cfg.auth,
           mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
 

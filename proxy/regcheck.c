@@ -286,7 +286,7 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
   }
   int strict = s->client_id_mode[0] ? strcmp(s->client_id_mode, "strict") == 0
                                     : o->strict_ids_default;
-  mqg_tls_set_window(w->tls, lo, hi);
+  mqg_tls_set_window(lo, hi);
   atomic_store(&o->strict_ids, strict);
   if (w->index == 0) /* every worker applies the same; one says so */
     mqg_log(MQG_LOG_INFO, "registry settings: TLS window %s..%s, client IDs %s, "

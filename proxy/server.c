@@ -99,6 +99,22 @@ static void worker_close(mqg_worker *w) {
     regcheck__stop(w);
 }
 
+mqg_tls *server__tls(mqg_proxy_opts *o) {
+  pthread_mutex_lock(&o->tls_lock);
+  mqg_tls *t = mqg_tls_up_ref(o->tls);
+  pthread_mutex_unlock(&o->tls_lock);
+  return t;
+}
+
+void mqg_server_set_tls(mqg_server *s, mqg_tls *tls) {
+  mqg_tls_up_ref(tls);
+  pthread_mutex_lock(&s->opts.tls_lock);
+  mqg_tls *old = s->opts.tls;
+  s->opts.tls = tls;
+  pthread_mutex_unlock(&s->opts.tls_lock);
+  mqg_tls_free(old);
+}
+
 void server__conn_gone(mqg_worker *w) {
   if (w->drain_phase > 0 && w->conns == NULL)
     worker_close(w);
@@ -155,6 +171,9 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  pthread_mutex_init(&s->opts.tls_lock, NULL);
+  s->opts.tls = mqg_tls_up_ref(tls);
+  mqg_tls_set_window(cfg->tls_min, cfg->tls_max);
   mqg_config_parse_addr(cfg->listen, &listen_addr);
   mqg_config_parse_addr(cfg->backend, &s->opts.backend);
   s->opts.handshake_ms = cfg->handshake_timeout;
@@ -173,7 +192,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->opts.admit = mqg_admit_new(max_conns, cfg->source_rate);
   if (s->opts.admit == NULL) {
     snprintf(err, errlen, "out of memory");
-    free(s);
+    mqg_server_free(s);
     return NULL;
   }
   s->opts.max_pending = cfg->max_pending_lookups ? cfg->max_pending_lookups : 1;
@@ -189,7 +208,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     s->opts.cache = mqg_cache_new(cfg->cache_size, cfg->cache_ttl);
     if (s->opts.cache == NULL) {
       snprintf(err, errlen, "out of memory");
-      free(s);
+      mqg_server_free(s);
       return NULL;
     }
   }
@@ -202,13 +221,12 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->workers = calloc(n, sizeof(*s->workers));
   if (s->workers == NULL) {
     snprintf(err, errlen, "out of memory");
-    free(s);
+    mqg_server_free(s);
     return NULL;
   }
   for (unsigned i = 0; i < n; i++) {
     mqg_worker *w = &s->workers[i];
     w->index = (int)i;
-    w->tls = tls;
     w->opts = &s->opts;
     w->lfd = listen_socket(&listen_addr);
     w->rbuf_cap = READ_BUF_SIZE;
@@ -251,6 +269,26 @@ int mqg_server_start(mqg_server *s) {
   return 0;
 }
 
+void mqg_server_reload(mqg_server *s, const mqg_config *cfg) {
+  mqg_proxy_opts *o = &s->opts;
+  o->handshake_ms = cfg->handshake_timeout;
+  o->connect_ms = cfg->connect_timeout;
+  o->backend_ms = cfg->backend_timeout;
+  o->write_ms = cfg->write_timeout;
+  o->max_connect_size = cfg->max_connect_size;
+  o->max_client_id = cfg->max_client_id;
+  o->write_queue_limit = cfg->write_queue_limit;
+  o->strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
+  o->tls_min_default = cfg->tls_min;
+  o->tls_max_default = cfg->tls_max;
+  /* In registry mode the cluster's settings rule the window and the ID
+   * mode; the flags are their defaults, applied at the next settings read. */
+  if (!o->registry) {
+    o->strict_ids = o->strict_ids_default;
+    mqg_tls_set_window(cfg->tls_min, cfg->tls_max);
+  }
+}
+
 void mqg_server_stop(mqg_server *s, uint64_t drain_ms) {
   s->opts.drain_ms = drain_ms;
   for (int i = 0; i < s->started; i++) {
@@ -283,6 +321,8 @@ void mqg_server_free(mqg_server *s) {
   }
   mqg_cache_free(s->opts.cache);
   mqg_admit_free(s->opts.admit);
+  mqg_tls_free(s->opts.tls);
+  pthread_mutex_destroy(&s->opts.tls_lock);
   free(s->workers);
   free(s);
 }

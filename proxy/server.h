@@ -21,6 +21,15 @@ typedef struct mqg_server mqg_server;
 mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
                            size_t errlen);
 
+/* mqg_server_set_tls makes |tls| (a new reference is taken) the context of
+ * every connection accepted from now on; live ones keep theirs. */
+void mqg_server_set_tls(mqg_server *s, mqg_tls *tls);
+
+/* mqg_server_reload applies the reloadable options of |cfg| (timeouts,
+ * size limits, the TLS window, the client-ID mode default) to the running
+ * workers. */
+void mqg_server_reload(mqg_server *s, const mqg_config *cfg);
+
 /* mqg_server_start starts the worker threads. Returns 0 or a negative errno. */
 int mqg_server_start(mqg_server *s);
 

@@ -20,7 +20,12 @@
 
 #define MAX_PEER_CHAIN 16
 
+/* The TLS version window, process-wide: every context applies it to each
+ * new SSL, so it survives a reload of the certificates. */
+static _Atomic uint32_t window = (uint32_t)TLS1_VERSION << 16 | TLS1_3_VERSION;
+
 struct mqg_tls {
+  _Atomic int refs;
   SSL_CTX *ctx;
   mqg_mtls_verifier *verifier;
   /* mtls mode: leaf fingerprints whose chain verified against |verifier|.
@@ -28,7 +33,6 @@ struct mqg_tls {
    * expire after --cache-ttl, which also bounds how long an intermediate
    * that expired since can go unnoticed. */
   mqg_cache *verified;
-  _Atomic uint32_t window; /* min << 16 | max */
 };
 
 static uint64_t mono_ms(void) {
@@ -207,6 +211,7 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  t->refs = 1;
   t->ctx = SSL_CTX_new(TLS_with_buffers_method());
   if (t->ctx == NULL) {
     snprintf(err, errlen, "SSL_CTX_new failed");
@@ -242,15 +247,19 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
    * moved and grown since. */
   SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  mqg_tls_set_window(t, cfg->tls_min, cfg->tls_max);
   return t;
 fail:
   mqg_tls_free(t);
   return NULL;
 }
 
+mqg_tls *mqg_tls_up_ref(mqg_tls *t) {
+  atomic_fetch_add(&t->refs, 1);
+  return t;
+}
+
 void mqg_tls_free(mqg_tls *t) {
-  if (t == NULL)
+  if (t == NULL || atomic_fetch_sub(&t->refs, 1) > 1)
     return;
   SSL_CTX_free(t->ctx);
   mqg_mtls_verifier_free(t->verifier);
@@ -258,12 +267,12 @@ void mqg_tls_free(mqg_tls *t) {
   free(t);
 }
 
-void mqg_tls_set_window(mqg_tls *t, uint16_t min, uint16_t max) {
-  atomic_store(&t->window, (uint32_t)min << 16 | max);
+void mqg_tls_set_window(uint16_t min, uint16_t max) {
+  atomic_store(&window, (uint32_t)min << 16 | max);
 }
 
-void mqg_tls_get_window(const mqg_tls *t, uint16_t *min, uint16_t *max) {
-  uint32_t w = atomic_load(&((mqg_tls *)t)->window);
+void mqg_tls_get_window(uint16_t *min, uint16_t *max) {
+  uint32_t w = atomic_load(&window);
   *min = (uint16_t)(w >> 16);
   *max = (uint16_t)w;
 }
@@ -273,7 +282,7 @@ SSL *mqg_tls_ssl_new(mqg_tls *t, int fd, mqg_tls_peer *peer) {
   SSL *ssl = SSL_new(t->ctx);
   if (ssl == NULL)
     return NULL;
-  mqg_tls_get_window(t, &min, &max);
+  mqg_tls_get_window(&min, &max);
   if (!SSL_set_min_proto_version(ssl, min) ||
       !SSL_set_max_proto_version(ssl, max) || !SSL_set_fd(ssl, fd)) {
     SSL_free(ssl);

@@ -48,22 +48,28 @@ void mqg_tls_peer_cleanup(mqg_tls_peer *p);
 
 /* mqg_tls_new builds the shared TLS context from |cfg|: the server chain and
  * key from --cert/--key, or the default one in --state-dir (generated once,
- * ECDSA P-256, self-signed for "localhost"); the --client-ca bundle; the
- * window tls-min..tls-max. In auth mode registry there is no --client-ca:
+ * ECDSA P-256, self-signed for "localhost"); the --client-ca bundle. (The
+ * window is process-wide: mqg_tls_set_window.) In auth mode registry there is no --client-ca:
  * every connection's peer carries its own check. Returns a new object owned
  * by the caller, or NULL with the reason in |err|. */
 mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen);
 
-/* mqg_tls_free releases |t| (NULL is ignored). No SSL made from it may be in
- * use any more. */
+/* mqg_tls_up_ref takes one more reference on |t| and returns it. A context
+ * is reference-counted because a reload replaces it for new connections
+ * while live ones (and their handshakes) still use the old one. */
+mqg_tls *mqg_tls_up_ref(mqg_tls *t);
+
+/* mqg_tls_free drops one reference to |t| and releases it with the last
+ * (NULL is ignored). Thread-safe. */
 void mqg_tls_free(mqg_tls *t);
 
 /* mqg_tls_set_window makes |min|..|max| (TLS1_x_VERSION values, min <= max)
- * the window of every handshake that starts after the call. Thread-safe. */
-void mqg_tls_set_window(mqg_tls *t, uint16_t min, uint16_t max);
+ * the window of every handshake that starts after the call, whatever
+ * context it uses. Thread-safe. */
+void mqg_tls_set_window(uint16_t min, uint16_t max);
 
 /* mqg_tls_get_window reads the current window. Thread-safe. */
-void mqg_tls_get_window(const mqg_tls *t, uint16_t *min, uint16_t *max);
+void mqg_tls_get_window(uint16_t *min, uint16_t *max);
 
 /* mqg_tls_ssl_new returns a new server-side SSL on the connected socket
  * |fd| (not owned: the caller closes it after SSL_free), with the current

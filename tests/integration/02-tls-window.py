@@ -73,7 +73,7 @@ try:
     with open(conf, "w") as f:
         f.write("[mqgate]\ntls-min = 1.3\ntls-max = 1.3\n")
     gate.signal(signal.SIGHUP)
-    check(wait_for(lambda: "reloaded: TLS window 1.3..1.3" in gate.text()),
+    check(wait_for(lambda: "TLS window 1.3..1.3 for new handshakes" in gate.text()),
           "SIGHUP logs the new window 1.3..1.3")
     check(s_client(gate.port, "1.2", cert, key, pki.ca_cert) == "protocol_version",
           "after reload: TLS 1.2 refused with protocol_version")
