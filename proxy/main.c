@@ -99,7 +99,9 @@ int main(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   /* The metrics port opens before the device port, so that whoever waits
    * for the latter finds the former ready. */
-  if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics)) != 0)
+  struct sockaddr_storage backend;
+  mqg_config_parse_addr(cfg.backend, &backend);
+  if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics, &backend)) != 0)
     snprintf(err, sizeof(err), "cannot serve metrics on %s: %s", cfg.metrics, uv_strerror(rc));
   else if ((d.tls = mqg_tls_new(&cfg, err, sizeof(err))) != NULL)
     server = mqg_server_new(&cfg, d.tls, err, sizeof(err));

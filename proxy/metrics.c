@@ -55,6 +55,10 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
 
 struct http_conn {
   uv_tcp_t tcp;
+  uv_tcp_t probe;             /* /readyz: the broker probe */
+  uv_timer_t probe_timer;
+  uv_connect_t probe_req;
+  int probe_handles;          /* probe handles still to close */
   struct http_conn *prev, *next; /* open connections, for mqg_metrics_close */
   uv_write_t wr;
   size_t len;
@@ -64,10 +68,15 @@ struct http_conn {
 
 static uv_tcp_t listener;
 static int listening;
+static struct sockaddr_storage backend_addr;
 static struct http_conn *open_conns;
 
 static void on_http_closed(uv_handle_t *h) {
   struct http_conn *hc = h->data;
+  if (hc->probe_handles > 0) { /* the probe's handles close later */
+    hc->tcp.data = NULL;
+    return;
+  }
   if (hc->prev)
     hc->prev->next = hc->next;
   else
@@ -107,6 +116,8 @@ static void respond(struct http_conn *hc, int code, const char *type, const char
     uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
 }
 
+static void readyz(struct http_conn *hc);
+
 static void on_http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct http_conn *hc = s->data;
   if (nread < 0) {
@@ -132,9 +143,61 @@ static void on_http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     free(body);
   } else if (strncmp(hc->req, "GET /healthz ", 13) == 0) {
     respond(hc, 200, "text/plain", "ok\n", 3);
+  } else if (strncmp(hc->req, "GET /readyz ", 12) == 0) {
+    readyz(hc);
   } else {
     respond(hc, 404, "text/plain", "not found\n", 10);
   }
+}
+
+static void on_probe_closed(uv_handle_t *h) {
+  struct http_conn *hc = h->data;
+  if (--hc->probe_handles == 0 && hc->tcp.data == NULL) {
+    hc->tcp.data = hc;
+    on_http_closed((uv_handle_t *)&hc->tcp);
+  }
+}
+
+static void probe_done(struct http_conn *hc, const char *backend_problem) {
+  if (uv_is_closing((uv_handle_t *)&hc->probe_timer))
+    return;
+  uv_close((uv_handle_t *)&hc->probe, on_probe_closed);
+  uv_close((uv_handle_t *)&hc->probe_timer, on_probe_closed);
+  if (uv_is_closing((uv_handle_t *)&hc->tcp))
+    return; /* the asker is gone, or we are stopping */
+  int links = atomic_load(&mqg_metrics.registry_links);
+  int ready = atomic_load(&mqg_metrics.registry_links_ready);
+  if (backend_problem != NULL) {
+    char body[160];
+    int n = snprintf(body, sizeof(body), "not ready: broker unreachable (%s)\n", backend_problem);
+    respond(hc, 503, "text/plain", body, (size_t)n);
+  } else if (links > 0 && ready < links) {
+    respond(hc, 503, "text/plain", "not ready: registry (Redis) unreachable\n", 40);
+  } else {
+    respond(hc, 200, "text/plain", "ready\n", 6);
+  }
+}
+
+static void on_probe_connect(uv_connect_t *req, int status) {
+  struct http_conn *hc = req->data;
+  probe_done(hc, status == 0 ? NULL : uv_strerror(status));
+}
+
+static void on_probe_timeout(uv_timer_t *t) { probe_done(t->data, "timed out"); }
+
+static void readyz(struct http_conn *hc) {
+  uv_loop_t *loop = hc->tcp.loop;
+  uv_tcp_init(loop, &hc->probe);
+  uv_timer_init(loop, &hc->probe_timer);
+  hc->probe.data = hc->probe_timer.data = hc->probe_req.data = hc;
+  hc->probe_handles = 2;
+  uv_read_stop((uv_stream_t *)&hc->tcp);
+  if (uv_tcp_connect(&hc->probe_req, &hc->probe, (const struct sockaddr *)&backend_addr,
+                     on_probe_connect) != 0) {
+    probe_done(hc, "cannot connect");
+    return;
+  }
+  uv_timer_start(&hc->probe_timer, on_probe_timeout, 1000, 0);
 }
 
 static void on_http_connection(uv_stream_t *server, int status) {
@@ -154,8 +217,10 @@ static void on_http_connection(uv_stream_t *server, int status) {
     uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
 }
 
-int mqg_metrics_listen(uv_loop_t *loop, const char *addr) {
+int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
+                       const struct sockaddr_storage *backend) {
   struct sockaddr_storage ss;
+  backend_addr = *backend;
   if (mqg_config_parse_addr(addr, &ss) != 0)
     return UV_EINVAL;
   int rc = uv_tcp_init(loop, &listener);
@@ -177,7 +242,12 @@ void mqg_metrics_close(void) {
   if (listening)
     uv_close((uv_handle_t *)&listener, NULL);
   listening = 0;
-  for (struct http_conn *hc = open_conns; hc != NULL; hc = hc->next)
+  for (struct http_conn *hc = open_conns; hc != NULL; hc = hc->next) {
+    if (hc->probe_handles > 0 && !uv_is_closing((uv_handle_t *)&hc->probe_timer)) {
+      uv_close((uv_handle_t *)&hc->probe, on_probe_closed);
+      uv_close((uv_handle_t *)&hc->probe_timer, on_probe_closed);
+    }
     if (!uv_is_closing((uv_handle_t *)&hc->tcp))
       uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
+  }
 }

@@ -36,6 +36,8 @@ typedef struct {
 #undef MQG_COUNTER_FIELD
   _Atomic uint64_t refusals[MQG_REASON_COUNT]; /* by reason */
   _Atomic int64_t open;                        /* connections now */
+  _Atomic int registry_links;       /* workers with a Redis link (registry) */
+  _Atomic int registry_links_ready; /* of which ready now */
 } mqg_metrics_t;
 
 /* The process's counters. */
@@ -53,9 +55,14 @@ void mqg_metrics_refused(mqg_reason r);
  * was too small. */
 size_t mqg_metrics_format(char *buf, size_t cap);
 
-/* mqg_metrics_listen serves GET /metrics and GET /healthz on |addr|
- * ("HOST:PORT") from |loop|. Returns 0 or a negative libuv error. */
-int mqg_metrics_listen(uv_loop_t *loop, const char *addr);
+/* mqg_metrics_listen serves GET /metrics, GET /healthz (the process is
+ * alive) and GET /readyz (the broker at |backend| accepts a TCP connection
+ * within a second and, in registry mode, every worker's Redis link is up:
+ * 200, else 503 with the reason) on |addr| ("HOST:PORT") from |loop|.
+ * |backend| is copied. Returns 0 or a negative libuv error. */
+struct sockaddr_storage;
+int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
+                       const struct sockaddr_storage *backend);
 
 /* mqg_metrics_close stops the listener (and its connections) if any. */
 void mqg_metrics_close(void);

@@ -197,9 +197,10 @@ static void on_ready(void *arg) {
    * every answer. Live sessions are asked about once the CAs are read
    * (on_cas), which follows every ready. */
   mqg_cache_clear(w->opts->cache);
+  atomic_fetch_add(&mqg_metrics.registry_links_ready, 1);
 }
 
-static void on_down(void *arg) { (void)arg; }
+static void on_down(void *arg) { atomic_fetch_sub(&mqg_metrics.registry_links_ready, 1); }
 
 static int hex_to_fp(const char *hex, uint8_t out[32]) {
   for (int i = 0; i < 32; i++) {
@@ -300,10 +301,15 @@ static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_c
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
   w->reg = mqg_regclient_new(&w->loop, w->opts->redis_url, w->opts->redis_prefix, &hooks, w,
                              err, errlen);
+  if (w->reg != NULL)
+    atomic_fetch_add(&mqg_metrics.registry_links, 1);
   return w->reg ? 0 : -1;
 }
 
 void regcheck__stop(mqg_worker *w) {
+  if (mqg_regclient_ready(w->reg))
+    atomic_fetch_sub(&mqg_metrics.registry_links_ready, 1);
+  atomic_fetch_sub(&mqg_metrics.registry_links, 1);
   mqg_regclient_close(w->reg);
   w->reg = NULL;
 }

@@ -14,7 +14,7 @@ import time
 
 from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
                      client_context, connect_packet, finish, free_port, handshake_error,
-                     scrape, subscribe_packet, wait_for)
+                     http_get, scrape, subscribe_packet, wait_for)
 
 PREFIX = "fleet1"
 
@@ -188,6 +188,15 @@ try:
                    == "access denied")
     check(got, "automatic mode, inactive CA: access_denied")
 
+    # Readiness: Redis and the broker both reachable.
+    check(http_get(metrics_port, "/readyz") == (200, "ready\n"), "/readyz: 200 ready")
+    check(http_get(metrics_port, "/healthz")[0] == 200, "/healthz: 200")
+    broker.stop()
+    code, body = http_get(metrics_port, "/readyz")
+    check(code == 503 and "broker unreachable" in body, "/readyz with the broker down: 503 (%s)"
+          % body.strip())
+    broker.start()
+
     # Redis down: cached active device in, unknown device out, bounded.
     c, pkt = connect(gate.port, "device-0004")  # warm the cache
     c.close()
@@ -203,6 +212,8 @@ try:
     got = handshake_error(gate.port, ctx["device-0004"])
     check(got == "internal error", "after --redis-stale, the cached device is refused too (%s)" % got)
     check(gate.proc.poll() is None and gate2.proc.poll() is None, "no proxy crashed")
+    code, body = http_get(metrics_port, "/readyz")
+    check(code == 503 and "registry" in body, "/readyz with Redis down: 503 (%s)" % body.strip())
     redis.start()
     # One line per worker (two) and per connect.
     check(wait_for(lambda: gate.text().count("registry: connected") >= connects + 2, 15),

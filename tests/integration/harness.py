@@ -384,6 +384,20 @@ def connack_props(body):
     return rc, props
 
 
+def http_get(port, path):
+    """GET |path| from 127.0.0.1:|port| -> (status code, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
 def scrape(port):
     """GET /metrics from mqgate's metrics listener -> {series: value}."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
