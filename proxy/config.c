@@ -326,6 +326,10 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "write-queue-limit must be at least 1k");
     return -EINVAL;
   }
+  if (strcmp(cfg->proxy_protocol, "off") != 0 && strcmp(cfg->proxy_protocol, "v2") != 0) {
+    snprintf(err, errlen, "proxy-protocol \"%s\" is not off or v2", cfg->proxy_protocol);
+    return -EINVAL;
+  }
   if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0) {
     snprintf(err, errlen, "log format \"%s\" is not text or json", cfg->log_format);
     return -EINVAL;

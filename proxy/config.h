@@ -52,6 +52,8 @@
   X(connect_timeout, MS, "10s", "DUR",                                        \
     "time allowed for the MQTT CONNECT after the handshake")                  \
   X(backend_timeout, MS, "5s", "DUR", "time allowed to reach the broker")     \
+  X(proxy_protocol, STR, "off", "off|v2",                                     \
+    "send a PROXY protocol v2 header (device address, TLS facts) to the broker") \
   X(max_connect_size, SIZE, "64k", "BYTES", "largest MQTT CONNECT accepted")  \
   X(max_client_id, UINT, "65535", "BYTES",                                    \
     "longest client ID accepted (set the broker's own limit)")                \

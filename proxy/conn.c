@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "mqtt_connack.h"
 #include "mqtt_connect.h"
+#include "proxyproto.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
@@ -350,6 +351,22 @@ static void connect_backend(mqg_conn *c) {
   uv_timer_start(&c->timer, on_timer, w->opts->backend_ms, 0);
 }
 
+/* The PROXY v2 header, when configured, goes before the CONNECT. Returns
+ * 1 on success or when there is none, 0 if it cannot be built. */
+static int proxy_header(mqg_conn *c, CBB *cbb) {
+  if (!c->w->opts->proxy_protocol)
+    return 1;
+  struct sockaddr_storage src, dst;
+  socklen_t slen = sizeof(src), dlen = sizeof(dst);
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+  if (getpeername(c->fd, (struct sockaddr *)&src, &slen) != 0 ||
+      getsockname(c->fd, (struct sockaddr *)&dst, &dlen) != 0)
+    return 0;
+  return mqg_pp2_build(cbb, (struct sockaddr *)&src, (struct sockaddr *)&dst,
+                       SSL_get_version(c->ssl), cipher ? SSL_CIPHER_get_name(cipher) : "",
+                       c->peer.cn, SSL_session_reused(c->ssl));
+}
+
 /* A whole CONNECT of |plen| bytes starts |c->in|: check it, fill in the
  * client ID, and replace |c->in| with what the broker is to receive. */
 static void connect_ready(mqg_conn *c, size_t plen) {
@@ -384,11 +401,11 @@ static void connect_ready(mqg_conn *c, size_t plen) {
     return;
   }
   size_t extra = c->in.len - plen; /* pipelined packets after CONNECT */
-  size_t cap = plen - m.client_id_len + id_len + 4 + extra;
+  size_t cap = plen - m.client_id_len + id_len + 4 + extra + (c->w->opts->proxy_protocol ? 512 : 0);
   uint8_t *out = malloc(cap);
   CBB cbb;
   size_t out_len = 0;
-  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) ||
+  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) || !proxy_header(c, &cbb) ||
       !mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
       !CBB_add_bytes(&cbb, pkt + plen, extra) || !CBB_finish(&cbb, NULL, &out_len)) {
     free(out);

@@ -127,6 +127,7 @@ typedef struct {
   _Atomic size_t max_client_id;
   _Atomic size_t write_queue_limit;
   int registry;              /* auth mode registry */
+  int proxy_protocol;        /* send a PROXY v2 header to the broker */
   const char *redis_url, *redis_prefix; /* borrowed from the config */
   uint64_t redis_stale_ms;
   mqg_cache *cache;          /* registry answers, shared */

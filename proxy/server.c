@@ -181,6 +181,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   s->opts.backend_ms = cfg->backend_timeout;
   s->opts.linger_ms = 1000;
   s->opts.write_ms = cfg->write_timeout;
+  s->opts.proxy_protocol = strcmp(cfg->proxy_protocol, "v2") == 0;
   s->opts.max_connect_size = cfg->max_connect_size;
   s->opts.max_client_id = cfg->max_client_id;
   s->opts.write_queue_limit = cfg->write_queue_limit;
