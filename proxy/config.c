@@ -306,6 +306,16 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "backend address \"%s\" is not HOST:PORT", cfg->backend);
     return -EINVAL;
   }
+  if (cfg->redis_sentinels[0] != '\0') {
+    char list[1024], *save = NULL;
+    snprintf(list, sizeof(list), "%s", cfg->redis_sentinels);
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      if (mqg_config_parse_addr(t, &ss) != 0) {
+        snprintf(err, errlen, "sentinel address \"%s\" is not HOST:PORT", t);
+        return -EINVAL;
+      }
+    }
+  }
   if (cfg->metrics[0] != '\0' && mqg_config_parse_addr(cfg->metrics, &ss) != 0) {
     snprintf(err, errlen, "metrics address \"%s\" is not HOST:PORT", cfg->metrics);
     return -EINVAL;

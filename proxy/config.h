@@ -35,6 +35,10 @@
   X(client_ca, STR, "", "FILE", "CA bundle client certificates chain to")     \
   X(redis, STR, "redis://127.0.0.1:6379/0", "URL",                            \
     "the registry's Redis (auth registry)")                                   \
+  X(redis_sentinels, STR, "", "HOST:PORT,...",                                \
+    "find the registry's Redis master through these Sentinels (with "         \
+    "--redis-master; --redis then only gives the database number)")           \
+  X(redis_master, STR, "mqgate", "NAME", "the master's name in Sentinel")     \
   X(redis_prefix, STR, "mqgate", "PREFIX",                                    \
     "registry key prefix: one prefix is one cluster")                         \
   X(client_id_mode, STR, "default", "MODE",                                   \

@@ -129,6 +129,7 @@ typedef struct {
   int registry;              /* auth mode registry */
   int proxy_protocol;        /* send a PROXY v2 header to the broker */
   const char *redis_url, *redis_prefix; /* borrowed from the config */
+  const char *redis_sentinels, *redis_master;
   uint64_t redis_stale_ms;
   mqg_cache *cache;          /* registry answers, shared */
   pthread_mutex_t tls_lock;  /* guards |tls| */

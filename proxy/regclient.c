@@ -46,6 +46,14 @@ struct mqg_regclient {
   uint64_t down_since; /* loop ms; 0 while ready */
   unsigned cas_gen;    /* ignore CA loads overtaken by a newer one */
   int closing;
+  /* Sentinel mode: where to ask for the master, and the query under way. */
+  struct {
+    char host[256];
+    int port;
+  } sentinels[8];
+  int nsentinels, next_sentinel;
+  char master[128];
+  redisAsyncContext *sent;
 };
 
 struct mqg_lookup {
@@ -63,8 +71,15 @@ void mqg_hex32(const uint8_t b[32], char out[65]) {
 }
 
 static void start(mqg_regclient *rc);
+static void resolve(mqg_regclient *rc);
 static void drop(mqg_regclient *rc, const char *why);
-static void on_retry(uv_timer_t *t) { start(t->data); }
+static void on_retry(uv_timer_t *t) {
+  mqg_regclient *rc = t->data;
+  if (rc->nsentinels > 0)
+    resolve(rc);
+  else
+    start(rc);
+}
 static void on_connect_deadline(uv_timer_t *t) { drop(t->data, "connect timed out"); }
 static void load_settings(mqg_regclient *rc);
 static void load_cas(mqg_regclient *rc);
@@ -77,12 +92,14 @@ static void drop(mqg_regclient *rc, const char *why) {
   if (rc->down_since == 0)
     rc->down_since = uv_now(rc->loop) ? uv_now(rc->loop) : 1;
   /* Each disconnect callback calls drop() again for its own context. */
-  redisAsyncContext *cmd = rc->cmd, *sub = rc->sub;
-  rc->cmd = rc->sub = NULL;
+  redisAsyncContext *cmd = rc->cmd, *sub = rc->sub, *sent = rc->sent;
+  rc->cmd = rc->sub = rc->sent = NULL;
   if (cmd)
     redisAsyncFree(cmd);
   if (sub)
     redisAsyncFree(sub);
+  if (sent)
+    redisAsyncFree(sent);
   if (was_ready) {
     mqg_log(MQG_LOG_WARN, "registry: Redis %s:%d unreachable (%s); serving cached "
             "active certificates for a bounded time", rc->host, rc->port, why);
@@ -117,6 +134,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     rc->cmd = NULL;
   if (rc->sub == ac)
     rc->sub = NULL;
+  if (rc->sent == ac) { /* a Sentinel query ended: a result, or try another */
+    rc->sent = NULL;
+    if (rc->cmd != NULL || rc->closing)
+      return;
+  }
   drop(rc, ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
@@ -175,6 +197,92 @@ static void on_event(redisAsyncContext *ac, void *r, void *priv) {
   }
 }
 
+static void on_role(redisAsyncContext *ac, void *r, void *priv) {
+  redisReply *reply = r;
+  mqg_regclient *rc = ac->data;
+  if (reply == NULL || rc->closing)
+    return;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+      reply->element[0]->str == NULL || strcmp(reply->element[0]->str, "master") != 0) {
+    mqg_log(MQG_LOG_WARN, "registry: %s:%d is not a master; asking the Sentinels again",
+            rc->host, rc->port);
+    redisAsyncDisconnect(ac); /* on_disconnect then drops and retries */
+  }
+}
+
+static void on_master_addr(redisAsyncContext *ac, void *r, void *priv) {
+  redisReply *reply = r;
+  mqg_regclient *rc = ac->data;
+  if (reply == NULL || rc->closing)
+    return;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+      reply->element[0]->str != NULL && reply->element[1]->str != NULL) {
+    snprintf(rc->host, sizeof(rc->host), "%s", reply->element[0]->str);
+    rc->port = atoi(reply->element[1]->str);
+    mqg_log(MQG_LOG_DEBUG, "registry: Sentinel says master \"%s\" is %s:%d", rc->master,
+            rc->host, rc->port);
+    uv_timer_stop(&rc->retry);
+    rc->connecting = 0;
+    start(rc); /* rc->cmd is set before this query's disconnect runs */
+  } else {
+    mqg_log(MQG_LOG_WARN, "registry: Sentinel %s:%d does not know master \"%s\"",
+            rc->sentinels[(rc->next_sentinel + rc->nsentinels - 1) % rc->nsentinels].host,
+            rc->sentinels[(rc->next_sentinel + rc->nsentinels - 1) % rc->nsentinels].port,
+            rc->master);
+  }
+  redisAsyncDisconnect(ac);
+}
+
+/* Asks the next Sentinel where the master is; on any failure, on_disconnect
+ * or the deadline moves on (drop -> retry -> resolve -> the next one). */
+static void resolve(mqg_regclient *rc) {
+  if (rc->closing)
+    return;
+  int i = rc->next_sentinel++ % rc->nsentinels;
+  rc->sent = redisAsyncConnect(rc->sentinels[i].host, rc->sentinels[i].port);
+  if (rc->sent == NULL || rc->sent->err) {
+    drop(rc, "cannot reach a Sentinel");
+    return;
+  }
+  rc->sent->data = rc;
+  redisLibuvAttach(rc->sent, rc->loop);
+  redisAsyncSetConnectCallback(rc->sent, on_connect);
+  redisAsyncSetDisconnectCallback(rc->sent, on_disconnect);
+  redisAsyncCommand(rc->sent, on_master_addr, NULL, "SENTINEL get-master-addr-by-name %s",
+                    rc->master);
+  rc->connecting = 1;
+  uv_timer_start(&rc->retry, on_connect_deadline, CONNECT_DEADLINE_MS, 0);
+}
+
+int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char *name,
+                                char *err, size_t errlen) {
+  char buf[1024], *save = NULL;
+  snprintf(buf, sizeof(buf), "%s", list);
+  rc->nsentinels = 0;
+  for (char *t = strtok_r(buf, ",", &save); t && rc->nsentinels < 8;
+       t = strtok_r(NULL, ",", &save)) {
+    char *colon = strrchr(t, ':');
+    if (colon == NULL) {
+      snprintf(err, errlen, "sentinel \"%s\" is not HOST:PORT", t);
+      return -1;
+    }
+    *colon = '\0';
+    const char *host = t;
+    if (host[0] == '[') { /* [v6]:port */
+      host++;
+      t[strlen(t) - 1] = '\0';
+    }
+    snprintf(rc->sentinels[rc->nsentinels].host, sizeof(rc->sentinels[0].host), "%s", host);
+    rc->sentinels[rc->nsentinels].port = atoi(colon + 1);
+    rc->nsentinels++;
+  }
+  snprintf(rc->master, sizeof(rc->master), "%s", name);
+  /* mqg_regclient_new already started towards --redis: go through the
+   * Sentinels instead. */
+  drop(rc, "using Sentinel");
+  return 0;
+}
+
 static void start(mqg_regclient *rc) {
   if (rc->closing)
     return;
@@ -192,7 +300,10 @@ static void start(mqg_regclient *rc) {
     redisAsyncSetConnectCallback(both[i], on_connect);
     redisAsyncSetDisconnectCallback(both[i], on_disconnect);
   }
-  /* Commands are queued until the connection is up. */
+  /* Commands are queued until the connection is up. Behind Sentinel, the
+   * server must still be the master when we reach it. */
+  if (rc->nsentinels > 0)
+    redisAsyncCommand(rc->cmd, on_role, NULL, "ROLE");
   /* REPLACE: the library's name carries its version, so whatever runs
    * under this name is this code; a stale copy from a development build
    * must not survive. */
@@ -238,14 +349,16 @@ void mqg_regclient_close(mqg_regclient *rc) {
     return;
   rc->closing = 1;
   rc->ready = 0;
-  redisAsyncContext *cmd = rc->cmd, *sub = rc->sub;
-  rc->cmd = rc->sub = NULL;
+  redisAsyncContext *cmd = rc->cmd, *sub = rc->sub, *sent = rc->sent;
+  rc->cmd = rc->sub = rc->sent = NULL;
   /* redisAsyncFree runs pending callbacks (with NULL replies) and the
    * disconnect callback, which sees |closing| and does nothing more. */
   if (cmd)
     redisAsyncFree(cmd);
   if (sub)
     redisAsyncFree(sub);
+  if (sent)
+    redisAsyncFree(sent);
   uv_close((uv_handle_t *)&rc->retry, on_retry_closed);
 }
 

@@ -54,6 +54,14 @@ mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const char *url, const char *p
                                  const mqg_regclient_hooks *hooks, void *arg,
                                  char *err, size_t errlen);
 
+/* mqg_regclient_use_sentinels makes |rc| find its Redis through the
+ * Sentinels |list| ("host:port,host:port") for master |name|: before every
+ * (re)connection it asks them in turn for the master's address, and it
+ * checks that the server it reaches is a master (ROLE). Call it right after
+ * mqg_regclient_new. Returns 0, or -1 with a message in |err|. */
+int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char *name,
+                                char *err, size_t errlen);
+
 /* mqg_regclient_close disconnects and releases |rc| once its handles have
  * closed (the loop must run on); pending lookups get REGISTRY_UNAVAILABLE
  * unless cancelled. NULL is ignored. */

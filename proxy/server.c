@@ -205,6 +205,8 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     s->opts.registry = 1;
     s->opts.redis_url = cfg->redis;
     s->opts.redis_prefix = cfg->redis_prefix;
+    s->opts.redis_sentinels = cfg->redis_sentinels;
+    s->opts.redis_master = cfg->redis_master;
     s->opts.redis_stale_ms = cfg->redis_stale;
     s->opts.cache = mqg_cache_new(cfg->cache_size, cfg->cache_ttl);
     if (s->opts.cache == NULL) {
