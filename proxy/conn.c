@@ -129,6 +129,7 @@ static void on_handle_closed(uv_handle_t *h) {
   MQG_COUNT(open, -1);
   mqg_admit_release(c->w->opts->admit);
   SSL_free(c->ssl);
+  mqg_sockbio_cleanup(&c->sb);
   mqg_tls_free(c->tls);
   mqg_tls_peer_cleanup(&c->peer);
   free(c->client_id);
@@ -526,7 +527,11 @@ void conn__accept(mqg_worker *w, int fd) {
   if (w->opts->registry)
     c->peer.check = regcheck__verify;
   c->tls = server__tls(w->opts);
-  c->ssl = mqg_tls_ssl_new(c->tls, fd, &c->peer);
+  c->sb = (mqg_sockbio){.fd = fd, .scratch = w->rxbuf, .scratch_cap = w->rxbuf_cap};
+  BIO *bio = mqg_sockbio_new(&c->sb);
+  c->ssl = bio ? mqg_tls_ssl_new(c->tls, bio, &c->peer) : NULL;
+  if (c->ssl == NULL)
+    BIO_free(bio);
   if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
     mqg_admit_release(w->opts->admit);
     SSL_free(c->ssl);

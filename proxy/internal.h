@@ -56,6 +56,7 @@
 #include "mtls_verify.h"
 #include "reason.h"
 #include "regclient.h"
+#include "sockbio.h"
 #include "tlsctx.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -87,6 +88,7 @@ struct mqg_conn {
   SSL *ssl;
   mqg_tls *tls;          /* the context |ssl| came from (a reference) */
   int fd;                /* device socket, closed after |poll| closes */
+  mqg_sockbio sb;        /* |ssl|'s BIO state: the socket, bytes read ahead */
   uv_poll_t poll;        /* device socket readiness */
   uv_timer_t timer;      /* the deadline of the current state */
   uv_tcp_t up;           /* broker connection, once |up_init| */
@@ -159,6 +161,8 @@ struct mqg_worker {
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
   uint8_t *rbuf;           /* read buffer shared by this worker's callbacks */
   size_t rbuf_cap;
+  uint8_t *rxbuf;          /* the device sockets' read-ahead scratch */
+  size_t rxbuf_cap;
   mqg_conn *conns;         /* live connections */
   size_t nconns;
 };

@@ -263,26 +263,39 @@ int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len) {
   return 0;
 }
 
+/* Reads what the device sent, record after record, and forwards it in as
+ * few writes as possible: small messages arrive one per TLS record, and a
+ * write per record would cost the broker leg a syscall each. */
 static void dev_read(mqg_conn *c) {
   mqg_worker *w = c->w;
+  size_t have = 0;
+  int gone = 0;
   c->read_wants_write = 0;
   while (!c->dev_read_paused &&
          (c->state == CONN_PUMP || c->state == CONN_CONNACK)) {
-    int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
-    if (n > 0) {
-      MQG_COUNT(bytes_up, (uint64_t)n);
-      if (pump__up_send(c, w->rbuf, (size_t)n) != 0)
+    if (w->rbuf_cap - have < 16 * 1024 + 512) { /* room for one more record */
+      if (pump__up_send(c, w->rbuf, have) != 0)
         return;
+      have = 0;
+      continue;
+    }
+    int n = SSL_read(c->ssl, w->rbuf + have, (int)(w->rbuf_cap - have));
+    if (n > 0) {
+      have += (size_t)n;
       continue;
     }
     int e = SSL_get_error(c->ssl, n);
-    if (e == SSL_ERROR_WANT_READ)
-      break;
-    if (e == SSL_ERROR_WANT_WRITE) {
+    if (e == SSL_ERROR_WANT_WRITE)
       c->read_wants_write = 1;
-      break;
-    }
-    device_gone(c); /* close_notify, EOF or a TLS error */
+    else if (e != SSL_ERROR_WANT_READ)
+      gone = 1; /* close_notify, EOF or a TLS error */
+    break;
+  }
+  MQG_COUNT(bytes_up, (uint64_t)have);
+  if (have > 0 && pump__up_send(c, w->rbuf, have) != 0)
+    return;
+  if (gone) {
+    device_gone(c); /* what it sent before leaving went out first */
     return;
   }
   conn__update_poll(c);

@@ -232,12 +232,14 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     w->index = (int)i;
     w->opts = &s->opts;
     w->lfd = listen_socket(&listen_addr);
-    w->rbuf_cap = READ_BUF_SIZE;
+    w->rbuf_cap = w->rxbuf_cap = READ_BUF_SIZE;
     w->rbuf = malloc(w->rbuf_cap);
-    if (w->lfd < 0 || w->rbuf == NULL) {
+    w->rxbuf = malloc(w->rxbuf_cap);
+    if (w->lfd < 0 || w->rbuf == NULL || w->rxbuf == NULL) {
       snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
                w->lfd < 0 ? strerror(-w->lfd) : "out of memory");
       free(w->rbuf);
+      free(w->rxbuf);
       if (w->lfd >= 0)
         close(w->lfd);
       s->nworkers = i;
@@ -320,6 +322,7 @@ void mqg_server_free(mqg_server *s) {
     if (w->lfd >= 0)
       close(w->lfd);
     free(w->rbuf);
+    free(w->rxbuf);
     mqg_mtls_verifier_free(w->verifier);
   }
   mqg_cache_free(s->opts.cache);

@@ -277,17 +277,17 @@ void mqg_tls_get_window(uint16_t *min, uint16_t *max) {
   *max = (uint16_t)w;
 }
 
-SSL *mqg_tls_ssl_new(mqg_tls *t, int fd, mqg_tls_peer *peer) {
+SSL *mqg_tls_ssl_new(mqg_tls *t, BIO *bio, mqg_tls_peer *peer) {
   uint16_t min, max;
   SSL *ssl = SSL_new(t->ctx);
   if (ssl == NULL)
     return NULL;
   mqg_tls_get_window(&min, &max);
-  if (!SSL_set_min_proto_version(ssl, min) ||
-      !SSL_set_max_proto_version(ssl, max) || !SSL_set_fd(ssl, fd)) {
+  if (!SSL_set_min_proto_version(ssl, min) || !SSL_set_max_proto_version(ssl, max)) {
     SSL_free(ssl);
     return NULL;
   }
+  SSL_set_bio(ssl, bio, bio); /* one reference for both directions */
   SSL_set_app_data(ssl, peer);
   SSL_set_accept_state(ssl);
   return ssl;

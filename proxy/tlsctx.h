@@ -71,11 +71,11 @@ void mqg_tls_set_window(uint16_t min, uint16_t max);
 /* mqg_tls_get_window reads the current window. Thread-safe. */
 void mqg_tls_get_window(uint16_t *min, uint16_t *max);
 
-/* mqg_tls_ssl_new returns a new server-side SSL on the connected socket
- * |fd| (not owned: the caller closes it after SSL_free), with the current
- * window and |peer| (borrowed; must outlive the SSL) as the target of the
- * certificate check. NULL on allocation failure. */
-SSL *mqg_tls_ssl_new(mqg_tls *t, int fd, mqg_tls_peer *peer);
+/* mqg_tls_ssl_new returns a new server-side SSL reading and writing
+ * through |bio| (taken over on success; the caller frees it on failure),
+ * with the current window and |peer| (borrowed; must outlive the SSL) as
+ * the target of the certificate check. NULL on allocation failure. */
+SSL *mqg_tls_ssl_new(mqg_tls *t, BIO *bio, mqg_tls_peer *peer);
 
 /* mqg_tls_check_peer is the certificate check, the SSL_CTX's custom verify
  * callback: the peer's own |check| if set, else the --client-ca chain
