@@ -371,14 +371,15 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
   longopts[NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
 
   /* The file comes first in precedence order but is named by a flag or the
-   * environment, so find its name before anything else. */
+   * environment, so find its name before anything else: a first getopt
+   * pass, so that every spelling getopt accepts ("--config F",
+   * "--config=F", "--conf=F") names it. Errors are reported by the second. */
   const char *file = getenv("MQGATE_CONFIG");
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-      file = argv[i + 1];
-    else if (strncmp(argv[i], "--config=", 9) == 0)
-      file = argv[i] + 9;
-  }
+  optind = 0; /* 0, not 1: glibc then resets all of getopt's state */
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;)
+    if (c >= 0 && (size_t)c < NOPTS && strcmp(opts[c].name, "config") == 0)
+      file = optarg;
   if (file != NULL && file[0] != '\0') {
     struct ini_ctx ctx = {cfg, file, err, errlen, 0};
     int rc = ini_parse(file, on_ini_line, &ctx);
@@ -422,9 +423,11 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
       return MQG_CONFIG_EXIT;
     }
     if (c == '?' || c == ':') {
+      /* A short option inside a group ("-xy") has no argv word of its own. */
+      char shortopt[3] = {'-', (char)optopt, '\0'};
       snprintf(err, errlen, "%s: %s (see --help)",
                c == ':' ? "missing value for option" : "unknown option",
-               argv[optind - 1]);
+               optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
       return -EINVAL;
     }
     if (opt_set(cfg, &opts[c], optarg, "flag", err, errlen) != 0)

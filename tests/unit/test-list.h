@@ -35,6 +35,9 @@
   X(mqtt_connack, connack_assigned_id_malformed)                            \
   X(mqtt_connack, connack_assigned_id_fuzz)                                 \
   /* MQTT_TESTS_END */                                                      \
+  /* proxy/config.c */                                                      \
+  X(config, config_reload_after_bad_group)                                  \
+  X(config, config_file_spellings)                                          \
   /* policy/certinfo.c, policy/mtls_verify.c, proxy/certgen.c */            \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \
@@ -56,4 +59,10 @@
   X(certgen, certgen_rsa_server)                                            \
   X(certgen, certgen_bad_input)                                             \
   X(certgen, certgen_write_load)                                            \
-  /* CERT_TESTS_END */
+  /* CERT_TESTS_END */                                                      \
+  /* bench/histo.c */                                                       \
+  X(histo, histo_buckets)                                                   \
+  X(histo, histo_empty_and_small)                                           \
+  X(histo, histo_percentiles)                                               \
+  X(histo, histo_outliers)                                                  \
+  X(histo, histo_merge)
