@@ -7,6 +7,7 @@ pkgs=(build-essential cmake pkg-config
       android-libboringssl-dev android-boringssl
       libuv1-dev libhiredis-dev libinih-dev uthash-dev
       redis-server mosquitto mosquitto-clients openssl python3
+      clang libclang-rt-14-dev
       "$@")
 
 missing=()
