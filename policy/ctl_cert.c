@@ -1,8 +1,10 @@
 /* ctl_cert.c: mqgatectl cert ... (the listing is in ctl_list.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
+#include "registry_internal.h"
 
 const char ctl_cert_help[] =
     "usage: mqgatectl cert <command> ...\n"
@@ -14,6 +16,11 @@ const char ctl_cert_help[] =
     "      --client-id (the registered client ID, unique in the cluster)\n"
     "      only with one FILE. At most 15 registrations per second per\n"
     "      cluster, automatic ones included: over that, refused (exit 1).\n"
+    "      --from-index INDEX  also every certificate of a device pool's\n"
+    "                          index.tsv (mqgate-certgen pool)\n"
+    "      --unsafe-bypass-rate-limit-for-test-setup\n"
+    "          TEST SET-UP ONLY (benchmarks): registers without the rate\n"
+    "          limit, neither checked nor counted; every other rule holds.\n"
     "  cert activate FP         INACTIVE or REGISTERED_INACTIVE -> ACTIVE\n"
     "  cert deactivate FP       ACTIVE -> INACTIVE\n"
     "  cert revoke FP           -> REVOKED, final: never active again\n"
@@ -34,11 +41,166 @@ const char ctl_cert_help[] =
     "FP: the certificate's SHA-256 fingerprint, or a unique prefix of >= 8\n"
     "hex digits.\n";
 
+/* --- --unsafe-bypass-rate-limit-for-test-setup ---------------------------- */
+
+#define REGISTER_UNLIMITED "mqgate_cert_register_unlimited_test_setup"
+
+/* unlimited_fail gives the last failure of an FCALL made through
+ * registry__command_argv, which files every error reply as a Redis failure,
+ * the status and class of the library's error class (the first word, as
+ * registry.c's fcall does). */
+static mqg_reg_status unlimited_fail(mqg_registry *r) {
+  static const struct {
+    const char *word, *cls;
+    mqg_reg_status status;
+  } classes[] = {
+      {"RULE ", "rule", MQG_REG_REFUSED},
+      {"RATE ", "rate", MQG_REG_REFUSED},
+      {"INPUT ", "input", MQG_REG_INPUT},
+      {"NOTFOUND ", "notfound", MQG_REG_INPUT},
+  };
+  char msg[sizeof(r->err)];
+  snprintf(msg, sizeof(msg), "%s", mqg_registry_error(r));
+  if (strncmp(msg, "Redis: ", 7) != 0)
+    return MQG_REG_UNAVAILABLE;
+  for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+    size_t n = strlen(classes[i].word);
+    if (strncmp(msg + 7, classes[i].word, n) == 0)
+      return registry__fail(r, classes[i].status, classes[i].cls, "%s",
+                            msg + 7 + n);
+  }
+  return MQG_REG_UNAVAILABLE;
+}
+
+/* register_unlimited is mqg_registry_cert_register without the cluster's
+ * rate limit (REGISTER_UNLIMITED), for test set-up only: no production path
+ * (and so no registry.h function) may reach it. Loads the library when
+ * Redis does not know the function yet. */
+static mqg_reg_status register_unlimited(mqg_registry *r,
+                                         const mqg_certinfo *ci,
+                                         const char *pem, const char *ca_id,
+                                         const char *client_id, int activate) {
+  char nb[24], na[24];
+  snprintf(nb, sizeof(nb), "%lld", (long long)ci->not_before);
+  snprintf(na, sizeof(na), "%lld", (long long)ci->not_after);
+  /* FCALL fn 0 P, then mqgate_cert_register's arguments */
+  const char *argv[] = {"FCALL",    REGISTER_UNLIMITED, "0",
+                        r->prefix,  ci->fingerprint,    pem,
+                        ci->serial, ci->cn,             ci->ou,
+                        ca_id,      nb,                 na,
+                        client_id,  activate ? "1" : "0", "manual"};
+  enum { ARGC = sizeof(argv) / sizeof(argv[0]) };
+  size_t lens[ARGC];
+  for (int i = 0; i < ARGC; i++)
+    lens[i] = strlen(argv[i]);
+  for (int attempt = 0;; attempt++) {
+    redisReply *reply = registry__command_argv(r, ARGC, argv, lens);
+    if (reply != NULL) {
+      freeReplyObject(reply);
+      return MQG_REG_OK;
+    }
+    if (attempt > 0 ||
+        strstr(mqg_registry_error(r), "Function not found") == NULL)
+      return unlimited_fail(r);
+    mqg_reg_status s = mqg_registry_load_library(r);
+    if (s != MQG_REG_OK)
+      return s;
+  }
+}
+
+/* --- cert register ------------------------------------------------------- */
+
+typedef struct {
+  char **v;
+  int n, cap;
+} path_list;
+
+/* path_list_add appends |p| (taken over; freed on failure); -1 when out of
+ * memory. */
+static int path_list_add(path_list *l, char *p) {
+  if (p == NULL)
+    return -1;
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 64;
+    char **v = realloc(l->v, (size_t)cap * sizeof(*v));
+    if (v == NULL) {
+      free(p);
+      return -1;
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = p;
+  return 0;
+}
+
+static void path_list_cleanup(path_list *l) {
+  for (int i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+}
+
+/* index_paths appends the certificate files of a device pool's index
+ * (mqgate-certgen pool: name, CN, fingerprint, cert, key, tab-separated)
+ * to |out|. A relative cert path is used as written when it exists from
+ * here, else as a file name in the index's directory. Returns an exit code
+ * after reporting a problem. */
+static int index_paths(ctl_ctx *ctx, const char *index, path_list *out) {
+  FILE *f = fopen(index, "r");
+  if (f == NULL)
+    return ctl_fail(ctx, CTL_EXIT_USAGE, "input", "%s: cannot read", index);
+  const char *slash = strrchr(index, '/');
+  int dirlen = slash ? (int)(slash - index) : 1;
+  const char *dir = slash ? index : ".";
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int rc = CTL_EXIT_OK, lineno = 0;
+  while (rc == CTL_EXIT_OK && (len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    if (len == 0)
+      continue;
+    char *col[5];
+    int ncol = 0;
+    for (char *p = line; ncol < 5 && p != NULL; ncol++) {
+      col[ncol] = p;
+      p = strchr(p, '\t');
+      if (p != NULL)
+        *p++ = '\0';
+    }
+    if (ncol < 5 || col[3][0] == '\0') {
+      rc = ctl_fail(ctx, CTL_EXIT_USAGE, "input",
+                    "%s:%d: expected name, CN, fingerprint, cert, key "
+                    "separated by tabs",
+                    index, lineno);
+      break;
+    }
+    char *path;
+    if (col[3][0] == '/' || access(col[3], F_OK) == 0) {
+      path = strdup(col[3]);
+    } else {
+      const char *base = strrchr(col[3], '/');
+      base = base ? base + 1 : col[3];
+      size_t n = (size_t)dirlen + strlen(base) + 2;
+      path = malloc(n);
+      if (path != NULL)
+        snprintf(path, n, "%.*s/%s", dirlen, dir, base);
+    }
+    if (path_list_add(out, path) < 0)
+      rc = ctl_fail(ctx, CTL_EXIT_USAGE, "input", "out of memory");
+  }
+  free(line);
+  fclose(f);
+  return rc;
+}
+
 /* register_one registers |path|; returns its exit code after printing its
  * result line (or JSON object). */
 static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
                         const ctl_cert *ca, const char *ca_id,
-                        const char *client_id, int activate) {
+                        const char *client_id, int activate, int unlimited) {
   ctl_cert c;
   char err[768];
   int rc = CTL_EXIT_OK;
@@ -57,8 +219,11 @@ static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
              ca->info.cn);
     rc = CTL_EXIT_USAGE;
   } else {
-    mqg_reg_status s = mqg_registry_cert_register(ctx->reg, &c.info, c.pem,
-                                                  ca_id, client_id, activate);
+    mqg_reg_status s =
+        unlimited ? register_unlimited(ctx->reg, &c.info, c.pem, ca_id,
+                                       client_id, activate)
+                  : mqg_registry_cert_register(ctx->reg, &c.info, c.pem,
+                                               ca_id, client_id, activate);
     if (s != MQG_REG_OK) {
       rc = s;
       cls = mqg_registry_error_class(ctx->reg);
@@ -100,47 +265,63 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
       {"ca", CTL_OPT_VALUE, 0, NULL},
       {"client-id", CTL_OPT_VALUE, 0, NULL},
       {"inactive", CTL_OPT_FLAG, 0, NULL},
+      {"from-index", CTL_OPT_VALUE, 0, NULL},
+      {"unsafe-bypass-rate-limit-for-test-setup", CTL_OPT_FLAG, 0, NULL},
   };
+  enum { NOPTS = sizeof(opts) / sizeof(opts[0]) };
+  path_list files = {0};
+  ctl_cert ca = {0};
   char **pos = calloc((size_t)argc + 1, sizeof(*pos));
   int npos;
   if (pos == NULL)
     return ctl_fail(ctx, CTL_EXIT_USAGE, "input", "out of memory");
-  int rc = ctl_parse(ctx, argc, argv, opts, 3, pos, argc, &npos, ctl_cert_help);
-  if (rc == 0 && npos == 0)
+  int rc =
+      ctl_parse(ctx, argc, argv, opts, NOPTS, pos, argc, &npos, ctl_cert_help);
+  const char *client_id = opts[1].value;
+  int unlimited = opts[4].seen;
+  for (int i = 0; rc == 0 && i < npos; i++)
+    if (path_list_add(&files, strdup(pos[i])) < 0)
+      rc = ctl_fail(ctx, CTL_EXIT_USAGE, "input", "out of memory");
+  if (rc == 0 && opts[3].value != NULL)
+    rc = index_paths(ctx, opts[3].value, &files);
+  if (rc == 0 && files.n == 0)
     rc = ctl_usage(ctx, "cert register needs at least one FILE");
   if (rc == 0 && opts[0].value == NULL)
     rc = ctl_usage(ctx, "cert register needs --ca ID (the issuing CA)");
-  if (rc == 0 && opts[1].value != NULL && npos > 1)
+  if (rc == 0 && client_id != NULL && files.n > 1)
     rc = ctl_usage(ctx, "--client-id registers one certificate: give one FILE");
-  if (rc == 0 && opts[1].value != NULL &&
-      (strlen(opts[1].value) > MQG_CERTINFO_NAME_MAX ||
-       strpbrk(opts[1].value, "\n\r\t") != NULL))
+  if (rc == 0 && client_id != NULL &&
+      (strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
+       strpbrk(client_id, "\n\r\t") != NULL))
     rc = ctl_usage(ctx, "--client-id must be at most %d bytes of text",
                    MQG_CERTINFO_NAME_MAX);
   char ca_id[65];
   if (rc == 0)
     rc = ctl_resolve(ctx, MQG_REG_KIND_CA, opts[0].value, ca_id);
-  if (rc != 0) {
-    free(pos);
-    return rc;
-  }
+  if (rc != 0)
+    goto done;
 
   mqg_ca_record rec;
   mqg_reg_status s = mqg_registry_ca_get(ctx->reg, ca_id, &rec);
   if (s != MQG_REG_OK) {
-    free(pos);
-    return ctl_reg_fail(ctx, s);
+    rc = ctl_reg_fail(ctx, s);
+    goto done;
   }
-  ctl_cert ca;
   char err[256];
   if (ctl_cert_from_pem(rec.pem, &ca, err, sizeof(err)) < 0) {
     mqg_ca_record_cleanup(&rec);
-    free(pos);
-    return ctl_fail(ctx, CTL_EXIT_REDIS, "redis",
-                    "the stored PEM of CA %.16s does not parse: %s", ca_id,
-                    err);
+    rc = ctl_fail(ctx, CTL_EXIT_REDIS, "redis",
+                  "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
+    goto done;
   }
   mqg_ca_record_cleanup(&rec);
+  if (unlimited)
+    fprintf(stderr,
+            "mqgatectl: WARNING: "
+            "--unsafe-bypass-rate-limit-for-test-setup: registering "
+            "%d certificate(s) without the cluster's rate limit "
+            "(test set-up only)\n",
+            files.n);
 
   ctl_json j;
   ctl_json_init(&j);
@@ -148,27 +329,29 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
     ctl_json_object(&j, NULL);
     ctl_json_array(&j, "results");
   }
-  int worst = CTL_EXIT_OK, ok = 0;
-  for (int i = 0; i < npos; i++) {
-    int r = register_one(ctx, &j, pos[i], &ca, ca_id,
-                         opts[1].value ? opts[1].value : "", !opts[2].seen);
+  int ok = 0;
+  for (int i = 0; i < files.n; i++) {
+    int r = register_one(ctx, &j, files.v[i], &ca, ca_id,
+                         client_id ? client_id : "", !opts[2].seen, unlimited);
     ok += r == CTL_EXIT_OK;
-    if (r > worst)
-      worst = r;
+    if (r > rc)
+      rc = r;
     if (r == CTL_EXIT_REDIS)
       break; /* the connection is gone */
   }
   if (ctx->json) {
     ctl_json_end_array(&j);
-    ctl_json_bool(&j, "ok", worst == CTL_EXIT_OK);
+    ctl_json_bool(&j, "ok", rc == CTL_EXIT_OK);
     ctl_json_int(&j, "registered", ok);
-    ctl_json_int(&j, "failed", npos - ok);
+    ctl_json_int(&j, "failed", files.n - ok);
     ctl_json_end_object(&j);
     ctl_json_done(&j);
   }
+done:
   ctl_cert_cleanup(&ca);
+  path_list_cleanup(&files);
   free(pos);
-  return worst;
+  return rc;
 }
 
 /* one_fp parses "cert <cmd> FP" and resolves the fingerprint. */

@@ -57,6 +57,11 @@
  *       Records an associated client (fire and forget; no event).
  *   mqgate_cert_register P fp pem serial cn ou ca not_before not_after
  *       client_id activate(1|0) source(manual|auto)
+ *   mqgate_cert_register_unlimited_test_setup P (as mqgate_cert_register)
+ *       TEST SET-UP ONLY: mqgate_cert_register without the rate limit
+ *       (neither checked nor counted), for the thousands of devices of a
+ *       benchmark; called only by mqgatectl cert register
+ *       --unsafe-bypass-rate-limit-for-test-setup.
  *   mqgate_cert_set P fp activate|deactivate|revoke
  *   mqgate_cert_delete P fp
  *   mqgate_ca_register P id pem subject cn serial not_before not_after

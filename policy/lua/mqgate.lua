@@ -20,7 +20,8 @@ Client certificate states (DESIGN.md 2):
   delete      inactive | registered_inactive | revoked  (never active)
 
 Registration, manual or automatic, counts against one limit per cluster:
-RATE_PER_SECOND in P:rate:<second of the server's clock>.
+RATE_PER_SECOND in P:rate:<second of the server's clock> (all but the
+test set-up variant, mqgate_cert_register_unlimited_test_setup).
 ]]
 
 local RATE_PER_SECOND = 15 -- MQG_RATE_PER_SECOND
@@ -202,7 +203,9 @@ end
 
 -- --- client certificates -------------------------------------------------
 
-local function cert_register(args)
+-- cert_register_with is mqgate_cert_register; |limited| false skips the
+-- rate limit (mqgate_cert_register_unlimited_test_setup only).
+local function cert_register_with(args, limited)
   nargs(args, 12, 'P fp pem serial cn ou ca not_before not_after client_id ' ..
     'activate source')
   local P = prefix(args)
@@ -233,14 +236,29 @@ local function cert_register(args)
     end
   end
   local t = now()
-  local rk = rate_key(P, t)
-  if not rk then
-    fail('RATE', 'registration rate limit reached (' .. RATE_PER_SECOND ..
-      ' certificates per second per cluster); try again')
+  if limited then
+    local rk = rate_key(P, t)
+    if not rk then
+      fail('RATE', 'registration rate limit reached (' .. RATE_PER_SECOND ..
+        ' certificates per second per cluster); try again')
+    end
+    rate_take(rk)
   end
-  rate_take(rk)
   cert_write(P, c, t)
   return c.status
+end
+
+local function cert_register(args)
+  return cert_register_with(args, true)
+end
+
+-- TEST SET-UP ONLY (mqgatectl cert register
+-- --unsafe-bypass-rate-limit-for-test-setup): the same registration, every
+-- rule but the cluster's rate limit, which it neither checks nor counts.
+-- For creating the thousands of devices of a benchmark; a fleet is never
+-- registered this way.
+local function cert_register_unlimited_test_setup(args)
+  return cert_register_with(args, false)
 end
 
 -- Allowed transitions: action -> { from-status -> to-status }.
@@ -489,6 +507,8 @@ end
 redis.register_function('mqgate_lookup', wrap(lookup))
 redis.register_function('mqgate_touch', wrap(touch))
 redis.register_function('mqgate_cert_register', wrap(cert_register))
+redis.register_function('mqgate_cert_register_unlimited_test_setup',
+  wrap(cert_register_unlimited_test_setup))
 redis.register_function('mqgate_cert_set', wrap(cert_set))
 redis.register_function('mqgate_cert_delete', wrap(cert_delete))
 redis.register_function('mqgate_ca_register', wrap(ca_register))
