@@ -84,14 +84,9 @@ static void on_connect_deadline(uv_timer_t *t) { drop(t->data, "connect timed ou
 static void load_settings(mqg_regclient *rc);
 static void load_cas(mqg_regclient *rc);
 
-/* Tears down whatever is connected and schedules a retry. */
-static void drop(mqg_regclient *rc, const char *why) {
-  int was_ready = rc->ready;
-  mqg_log(MQG_LOG_DEBUG, "registry: link down: %s", why);
-  rc->ready = rc->cmd_ready = rc->sub_ready = 0;
-  if (rc->down_since == 0)
-    rc->down_since = uv_now(rc->loop) ? uv_now(rc->loop) : 1;
-  /* Each disconnect callback calls drop() again for its own context. */
+/* Frees every connection (hiredis runs their pending callbacks with NULL
+ * replies, and the disconnect callbacks of those that were up). */
+static void free_links(mqg_regclient *rc) {
   redisAsyncContext *cmd = rc->cmd, *sub = rc->sub, *sent = rc->sent;
   rc->cmd = rc->sub = rc->sent = NULL;
   if (cmd)
@@ -100,6 +95,17 @@ static void drop(mqg_regclient *rc, const char *why) {
     redisAsyncFree(sub);
   if (sent)
     redisAsyncFree(sent);
+}
+
+/* Tears down whatever is connected and schedules a retry. */
+static void drop(mqg_regclient *rc, const char *why) {
+  int was_ready = rc->ready;
+  mqg_log(MQG_LOG_DEBUG, "registry: link down: %s", why);
+  rc->ready = rc->cmd_ready = rc->sub_ready = 0;
+  if (rc->down_since == 0)
+    rc->down_since = uv_now(rc->loop) ? uv_now(rc->loop) : 1;
+  /* Each disconnect callback calls drop() again for its own context. */
+  free_links(rc);
   if (was_ready) {
     mqg_log(MQG_LOG_WARN, "registry: Redis %s:%d unreachable (%s); serving cached "
             "active certificates for a bounded time", rc->host, rc->port, why);
@@ -349,16 +355,7 @@ void mqg_regclient_close(mqg_regclient *rc) {
     return;
   rc->closing = 1;
   rc->ready = 0;
-  redisAsyncContext *cmd = rc->cmd, *sub = rc->sub, *sent = rc->sent;
-  rc->cmd = rc->sub = rc->sent = NULL;
-  /* redisAsyncFree runs pending callbacks (with NULL replies) and the
-   * disconnect callback, which sees |closing| and does nothing more. */
-  if (cmd)
-    redisAsyncFree(cmd);
-  if (sub)
-    redisAsyncFree(sub);
-  if (sent)
-    redisAsyncFree(sent);
+  free_links(rc); /* their disconnect callbacks see |closing| */
   uv_close((uv_handle_t *)&rc->retry, on_retry_closed);
 }
 

@@ -23,4 +23,15 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# policy-rc.d 101: the packages' own services (mosquitto, redis, and for the
+# bench nginx, haproxy, hitch) must not start on the system ports; tests and
+# benchmarks start their own instances on free loopback ports.
+prc=/usr/sbin/policy-rc.d
+made_prc=0
+if [ ! -e "$prc" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$prc" >/dev/null
+  $sudo chmod 755 "$prc"
+  made_prc=1
+fi
+trap '[ $made_prc -eq 1 ] && $sudo rm -f "$prc"' EXIT
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
