@@ -271,6 +271,7 @@ void conn__handshake(mqg_conn *c) {
   }
   if (rc == 1) {
     MQG_COUNT(handshakes, 1);
+    mqg_metrics_handshake((uint16_t)SSL_version(c->ssl));
     if (SSL_session_reused(c->ssl))
       MQG_COUNT(resumed, 1);
     c->state = CONN_CONNECT;

@@ -105,7 +105,8 @@ struct mqg_conn {
   uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
   mqg_reason lookup_verdict;  /* its answer, once LOOKUP_DONE */
   mqg_lookup *lookup;    /* the request in flight, if LOOKUP_PENDING */
-  mqg_cache_entry *pending; /* what the answer will be cached as */
+  mqg_cache_entry *pending; /* what the answer will be cached as; its
+                            * fetched_ms holds the send time until then */
   char *client_id;       /* the client ID sent to the broker (log-safe copy) */
   int poll_events;       /* what |poll| currently waits for */
   mqg_reason reason;     /* why the connection ended (once it does) */

@@ -12,6 +12,30 @@
 
 mqg_metrics_t mqg_metrics;
 
+static size_t (*cache_size_fn)(void *);
+static void *cache_size_arg;
+static const double rtt_bounds[] = MQG_RTT_BUCKETS;
+
+void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg) {
+  cache_size_fn = fn;
+  cache_size_arg = arg;
+}
+
+void mqg_metrics_handshake(uint16_t v) {
+  if (v >= 0x0301 && v <= 0x0304)
+    atomic_fetch_add_explicit(&mqg_metrics.by_version[v - 0x0301], 1, memory_order_relaxed);
+}
+
+void mqg_metrics_rtt(uint64_t us) {
+  size_t i = 0;
+  while (i < 12 && (double)us / 1e6 > rtt_bounds[i])
+    i++;
+  if (i < 12)
+    atomic_fetch_add_explicit(&mqg_metrics.rtt_buckets[i], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&mqg_metrics.rtt_count, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&mqg_metrics.rtt_sum_us, us, memory_order_relaxed);
+}
+
 void mqg_metrics_refused(mqg_reason r) {
   if (r == MQG_REASON_OK || r == MQG_REASON_CLOSED || r == MQG_REASON_SHUTDOWN ||
       (unsigned)r >= MQG_REASON_COUNT)
@@ -45,6 +69,38 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
     APPEND("mqgate_refusals_total{reason=\"%s\"} %llu\n", mqg_reason_label((mqg_reason)r),
            (unsigned long long)atomic_load_explicit(&mqg_metrics.refusals[r],
                                                     memory_order_relaxed));
+  }
+  static const char *const versions[] = {"TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+  APPEND("# HELP mqgate_handshakes_by_version_total TLS handshakes completed, by version\n"
+         "# TYPE mqgate_handshakes_by_version_total counter\n");
+  for (int i = 0; i < 4; i++)
+    APPEND("mqgate_handshakes_by_version_total{version=\"%s\"} %llu\n", versions[i],
+           (unsigned long long)atomic_load(&mqg_metrics.by_version[i]));
+  int links = atomic_load(&mqg_metrics.registry_links);
+  if (links > 0) {
+    APPEND("# HELP mqgate_registry_links Workers' links to the registry's Redis\n"
+           "# TYPE mqgate_registry_links gauge\nmqgate_registry_links %d\n"
+           "# HELP mqgate_registry_links_up Of which up now\n"
+           "# TYPE mqgate_registry_links_up gauge\nmqgate_registry_links_up %d\n",
+           links, atomic_load(&mqg_metrics.registry_links_ready));
+    if (cache_size_fn != NULL)
+      APPEND("# HELP mqgate_registry_cache_entries Registry answers cached\n"
+             "# TYPE mqgate_registry_cache_entries gauge\nmqgate_registry_cache_entries %zu\n",
+             cache_size_fn(cache_size_arg));
+    APPEND("# HELP mqgate_registry_round_trip_seconds Registry lookups, sent to answered\n"
+           "# TYPE mqgate_registry_round_trip_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < 12; i++) {
+      cum += atomic_load(&mqg_metrics.rtt_buckets[i]);
+      APPEND("mqgate_registry_round_trip_seconds_bucket{le=\"%g\"} %llu\n", rtt_bounds[i],
+             (unsigned long long)cum);
+    }
+    uint64_t count = atomic_load(&mqg_metrics.rtt_count);
+    APPEND("mqgate_registry_round_trip_seconds_bucket{le=\"+Inf\"} %llu\n"
+           "mqgate_registry_round_trip_seconds_sum %.6f\n"
+           "mqgate_registry_round_trip_seconds_count %llu\n",
+           (unsigned long long)count, (double)atomic_load(&mqg_metrics.rtt_sum_us) / 1e6,
+           (unsigned long long)count);
   }
   return len;
 }

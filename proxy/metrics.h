@@ -38,7 +38,25 @@ typedef struct {
   _Atomic int64_t open;                        /* connections now */
   _Atomic int registry_links;       /* workers with a Redis link (registry) */
   _Atomic int registry_links_ready; /* of which ready now */
+  _Atomic uint64_t by_version[4];   /* handshakes: TLS 1.0, 1.1, 1.2, 1.3 */
+  /* Registry round trips (lookup sent -> answer), a Prometheus histogram:
+   * counts per upper bound of MQG_RTT_BUCKETS (cumulated when printed). */
+  _Atomic uint64_t rtt_buckets[12];
+  _Atomic uint64_t rtt_count, rtt_sum_us;
 } mqg_metrics_t;
+
+/* Upper bounds (seconds) of the round-trip histogram's buckets. */
+#define MQG_RTT_BUCKETS \
+  {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}
+
+/* mqg_metrics_handshake counts a completed handshake of |tls_version|. */
+void mqg_metrics_handshake(uint16_t tls_version);
+
+/* mqg_metrics_rtt records one registry round trip of |us| microseconds. */
+void mqg_metrics_rtt(uint64_t us);
+
+/* A gauge read when /metrics is served: the registry cache's size. */
+void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg);
 
 /* The process's counters. */
 extern mqg_metrics_t mqg_metrics;

@@ -65,6 +65,8 @@ static void on_lookup(void *arg, mqg_reason verdict, const char *client_id) {
   }
   /* Only answers that stay true until an event says otherwise are cached,
    * and only while the subscription that carries those events is up. */
+  if (verdict != MQG_REASON_REGISTRY_UNAVAILABLE)
+    mqg_metrics_rtt((uv_hrtime() / 1000) - e->fetched_ms);
   if (verdict != MQG_REASON_REGISTRY_UNAVAILABLE && verdict != MQG_REASON_RATE_LIMITED &&
       strlen(client_id) <= MQG_CACHE_ID_MAX && mqg_regclient_ready(w->reg)) {
     e->verdict = verdict;
@@ -125,6 +127,7 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
   peer->cn = dup_or_null(info.cn);
   if (r == MQG_REASON_OK) {
     memcpy(e->fp, peer->sha256, 32);
+    e->fetched_ms = uv_hrtime() / 1000; /* the send time, in us, until the answer */
     e->not_before = info.not_before;
     e->not_after = info.not_after;
     snprintf(e->cn, sizeof(e->cn), "%s", info.cn);

@@ -28,6 +28,8 @@ struct mqg_server {
   int started;
 };
 
+static size_t cache_size_of(void *cache) { return mqg_cache_size(cache); }
+
 static int listen_socket(const struct sockaddr_storage *addr) {
   int one = 1;
   int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -209,6 +211,8 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     s->opts.redis_master = cfg->redis_master;
     s->opts.redis_stale_ms = cfg->redis_stale;
     s->opts.cache = mqg_cache_new(cfg->cache_size, cfg->cache_ttl);
+    if (s->opts.cache != NULL)
+      mqg_metrics_set_cache_size_fn(cache_size_of, s->opts.cache);
     if (s->opts.cache == NULL) {
       snprintf(err, errlen, "out of memory");
       mqg_server_free(s);

@@ -243,6 +243,16 @@ try:
     check(m.get("mqgate_registry_cache_hits_total", 0) >= 1 and
           m.get("mqgate_registry_cache_misses_total", 0) >= 1, "cache hits and misses counted")
     check(m.get("mqgate_handshakes_resumed_total", 0) >= 1, "resumed handshakes counted")
+    check(m.get('mqgate_handshakes_by_version_total{version="TLSv1.3"}', 0) >= 1 and
+          'mqgate_handshakes_by_version_total{version="TLSv1.0"}' in m,
+          "handshakes counted by TLS version")
+    check(m.get("mqgate_registry_round_trip_seconds_count", 0) >= 1 and
+          m.get('mqgate_registry_round_trip_seconds_bucket{le="+Inf"}') ==
+          m.get("mqgate_registry_round_trip_seconds_count"),
+          "Redis round trips in a histogram (%d)" % m.get("mqgate_registry_round_trip_seconds_count", 0))
+    check(m.get("mqgate_registry_links") == 2 and m.get("mqgate_registry_links_up") == 2,
+          "Redis link state: 2 of 2 up")
+    check("mqgate_registry_cache_entries" in m, "cache size gauge present")
     check(gate.stop() == 0 and gate2.stop() == 0, "both proxies exit 0")
 finally:
     wd.cleanup()
