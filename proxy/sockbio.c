@@ -30,6 +30,11 @@ static int sock_read(BIO *bio, char *out, int len) {
     return 0;
   if (s->ahead_len > 0)
     return (int)take(s, out, (size_t)len);
+  if (s->drained) {
+    s->drained = 0;
+    BIO_set_retry_read(bio);
+    return -1;
+  }
   /* Straight into |out| when BoringSSL asks for as much as we would read. */
   uint8_t *dst = (size_t)len >= s->scratch_cap ? (uint8_t *)out : s->scratch;
   size_t cap = dst == (uint8_t *)out ? (size_t)len : s->scratch_cap;
@@ -42,6 +47,7 @@ static int sock_read(BIO *bio, char *out, int len) {
       BIO_set_retry_read(bio);
     return -1;
   }
+  s->drained = n > 0 && (size_t)n < cap;
   if (n == 0 || dst == (uint8_t *)out)
     return (int)n;
   size_t give = (size_t)n < (size_t)len ? (size_t)n : (size_t)len;

@@ -6,7 +6,10 @@
  * reads everything the socket has in one call into the worker's scratch
  * buffer, hands BoringSSL what it asked for, and keeps the rest (malloc'd,
  * exactly sized) until BoringSSL asks again; an idle connection holds
- * nothing. Writes go straight to the socket.
+ * nothing. Writes go straight to the socket. After a read that came back
+ * short the socket is taken as drained: the next read reports "would block"
+ * without a syscall (the readiness poll is level-triggered and signals
+ * anything that arrives since), saving an EAGAIN read per wake-up.
  *
  * The owner must keep calling BoringSSL until it wants more input
  * (SSL_ERROR_WANT_READ) before waiting for the socket again: bytes read
@@ -28,6 +31,7 @@ typedef struct {
   size_t scratch_cap;
   uint8_t *ahead;         /* read ahead, not yet given to BoringSSL */
   size_t ahead_off, ahead_len;
+  int drained;            /* the last read(2) came back short */
 } mqg_sockbio;
 
 /* mqg_sockbio_new returns a new BIO over |state| (borrowed: it must outlive
