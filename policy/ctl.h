@@ -71,7 +71,19 @@ int ctl_connect(ctl_ctx *ctx);
 int ctl_resolve(ctl_ctx *ctx, mqg_reg_kind kind, const char *in,
                 char out[65]);
 
+/* ctl_one_arg parses "<command> ARG" (|argv| after the command words, with
+ * |argv[-1]| the command's name) for exactly one positional argument and
+ * resolves it as |kind| into |out|; |what| names it in the usage error
+ * ("ca activate needs one ID"). Returns an exit code after reporting. */
+int ctl_one_arg(ctl_ctx *ctx, int argc, char **argv, mqg_reg_kind kind, const char *help,
+                const char *group, const char *what, char out[65]);
+
 /* --- output (ctl_out.c) ---------------------------------------------------- */
+
+/* ctl_done reports a change: with --json the document {"ok":true, k1:v1,
+ * k2:v2}, else |line| on stdout. Returns CTL_EXIT_OK. */
+int ctl_done(ctl_ctx *ctx, const char *k1, const char *v1, const char *k2, const char *v2,
+             const char *line);
 
 /* ctl_fail reports a failure of class |cls| ("usage", "input", "rule",
  * ...): a line "mqgatectl: <message>" on stderr and, with --json, the

@@ -131,21 +131,9 @@ static int ca_list(ctl_ctx *ctx, int argc, char **argv) {
   return CTL_EXIT_OK;
 }
 
-/* one_id parses "ca <cmd> ID" and resolves the id. */
-static int one_id(ctl_ctx *ctx, int argc, char **argv, char id[65]) {
-  char *pos[1];
-  int npos;
-  int rc = ctl_parse(ctx, argc, argv, NULL, 0, pos, 1, &npos, ctl_ca_help);
-  if (rc != 0)
-    return rc;
-  if (npos != 1)
-    return ctl_usage(ctx, "ca %s needs one ID", argv[-1]);
-  return ctl_resolve(ctx, MQG_REG_KIND_CA, pos[0], id);
-}
-
 static int ca_show(ctl_ctx *ctx, int argc, char **argv) {
   char id[65];
-  int rc = one_id(ctx, argc, argv, id);
+  int rc = ctl_one_arg(ctx, argc, argv, MQG_REG_KIND_CA, ctl_ca_help, "ca", "ID", id);
   if (rc != 0)
     return rc;
   mqg_ca_record c;
@@ -181,7 +169,7 @@ static int ca_show(ctl_ctx *ctx, int argc, char **argv) {
 
 static int ca_change(ctl_ctx *ctx, int argc, char **argv) {
   char id[65];
-  int rc = one_id(ctx, argc, argv, id);
+  int rc = ctl_one_arg(ctx, argc, argv, MQG_REG_KIND_CA, ctl_ca_help, "ca", "ID", id);
   if (rc != 0)
     return rc;
   const char *cmd = argv[-1];
@@ -193,19 +181,9 @@ static int ca_change(ctl_ctx *ctx, int argc, char **argv) {
   const char *status = del                            ? "deleted"
                        : strcmp(cmd, "activate") == 0 ? "active"
                                                       : "inactive";
-  if (ctx->json) {
-    ctl_json j;
-    ctl_json_init(&j);
-    ctl_json_object(&j, NULL);
-    ctl_json_bool(&j, "ok", 1);
-    ctl_json_str(&j, "id", id);
-    ctl_json_str(&j, "status", status);
-    ctl_json_end_object(&j);
-    ctl_json_done(&j);
-  } else {
-    printf("CA %s %s\n", id, del ? "deleted" : status);
-  }
-  return CTL_EXIT_OK;
+  char line[128];
+  snprintf(line, sizeof(line), "CA %s %s", id, status);
+  return ctl_done(ctx, "id", id, "status", status, line);
 }
 
 int ctl_ca_main(ctl_ctx *ctx, int argc, char **argv) {

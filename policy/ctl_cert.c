@@ -354,21 +354,9 @@ done:
   return rc;
 }
 
-/* one_fp parses "cert <cmd> FP" and resolves the fingerprint. */
-static int one_fp(ctl_ctx *ctx, int argc, char **argv, char fp[65]) {
-  char *pos[1];
-  int npos;
-  int rc = ctl_parse(ctx, argc, argv, NULL, 0, pos, 1, &npos, ctl_cert_help);
-  if (rc != 0)
-    return rc;
-  if (npos != 1)
-    return ctl_usage(ctx, "cert %s needs one FP", argv[-1]);
-  return ctl_resolve(ctx, MQG_REG_KIND_CERT, pos[0], fp);
-}
-
 static int cert_change(ctl_ctx *ctx, int argc, char **argv) {
   char fp[65], status[32] = "deleted";
-  int rc = one_fp(ctx, argc, argv, fp);
+  int rc = ctl_one_arg(ctx, argc, argv, MQG_REG_KIND_CERT, ctl_cert_help, "cert", "FP", fp);
   if (rc != 0)
     return rc;
   const char *cmd = argv[-1];
@@ -377,26 +365,16 @@ static int cert_change(ctl_ctx *ctx, int argc, char **argv) {
                          : mqg_registry_cert_set(ctx->reg, fp, cmd, status);
   if (s != MQG_REG_OK)
     return ctl_reg_fail(ctx, s);
-  if (ctx->json) {
-    ctl_json j;
-    ctl_json_init(&j);
-    ctl_json_object(&j, NULL);
-    ctl_json_bool(&j, "ok", 1);
-    ctl_json_str(&j, "fp", fp);
-    ctl_json_str(&j, "status", status);
-    ctl_json_end_object(&j);
-    ctl_json_done(&j);
-  } else if (strcmp(status, "deleted") == 0) {
-    printf("certificate %s deleted\n", fp);
-  } else {
-    printf("certificate %s is now %s\n", fp, status);
-  }
-  return CTL_EXIT_OK;
+  char line[128];
+  snprintf(line, sizeof(line), strcmp(status, "deleted") == 0 ? "certificate %s %s"
+                                                              : "certificate %s is now %s",
+           fp, status);
+  return ctl_done(ctx, "fp", fp, "status", status, line);
 }
 
 static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
   char fp[65];
-  int rc = one_fp(ctx, argc, argv, fp);
+  int rc = ctl_one_arg(ctx, argc, argv, MQG_REG_KIND_CERT, ctl_cert_help, "cert", "FP", fp);
   if (rc != 0)
     return rc;
   mqg_cert_details d;

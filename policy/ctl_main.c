@@ -61,6 +61,18 @@ int ctl_resolve(ctl_ctx *ctx, mqg_reg_kind kind, const char *in,
   return s == MQG_REG_OK ? CTL_EXIT_OK : ctl_reg_fail(ctx, s);
 }
 
+int ctl_one_arg(ctl_ctx *ctx, int argc, char **argv, mqg_reg_kind kind, const char *help,
+                const char *group, const char *what, char out[65]) {
+  char *pos[1];
+  int npos;
+  int rc = ctl_parse(ctx, argc, argv, NULL, 0, pos, 1, &npos, help);
+  if (rc != 0)
+    return rc;
+  if (npos != 1)
+    return ctl_usage(ctx, "%s %s needs one %s", group, argv[-1], what);
+  return ctl_resolve(ctx, kind, pos[0], out);
+}
+
 int ctl_parse(ctl_ctx *ctx, int argc, char **argv, ctl_opt *opts,
               size_t nopts, char **pos, int maxpos, int *npos,
               const char *help) {

@@ -264,3 +264,20 @@ int ctl_parse_date(const char *s, int64_t *out) {
   *out = (int64_t)t;
   return 0;
 }
+
+int ctl_done(ctl_ctx *ctx, const char *k1, const char *v1, const char *k2, const char *v2,
+             const char *line) {
+  if (ctx->json) {
+    ctl_json j;
+    ctl_json_init(&j);
+    ctl_json_object(&j, NULL);
+    ctl_json_bool(&j, "ok", 1);
+    ctl_json_str(&j, k1, v1);
+    ctl_json_str(&j, k2, v2);
+    ctl_json_end_object(&j);
+    ctl_json_done(&j);
+  } else {
+    puts(line);
+  }
+  return CTL_EXIT_OK;
+}

@@ -105,19 +105,9 @@ static int settings_set(ctl_ctx *ctx, int argc, char **argv) {
   mqg_reg_status s = mqg_registry_settings_set(ctx->reg, field, value);
   if (s != MQG_REG_OK)
     return ctl_reg_fail(ctx, s);
-  if (ctx->json) {
-    ctl_json j;
-    ctl_json_init(&j);
-    ctl_json_object(&j, NULL);
-    ctl_json_bool(&j, "ok", 1);
-    ctl_json_str(&j, "key", field);
-    ctl_json_str(&j, "value", value);
-    ctl_json_end_object(&j);
-    ctl_json_done(&j);
-  } else {
-    printf("%s set to %s\n", pos[0], value);
-  }
-  return CTL_EXIT_OK;
+  char line[160];
+  snprintf(line, sizeof(line), "%s set to %s", pos[0], value);
+  return ctl_done(ctx, "key", field, "value", value, line);
 }
 
 int ctl_settings_main(ctl_ctx *ctx, int argc, char **argv) {
