@@ -1,0 +1,225 @@
+"""compare: the measured phases (the crypto limit from bssl speed, full and
+resumed handshakes, publish, latency, idle connections) and their order."""
+import json
+import os
+import resource
+import shutil
+import subprocess
+import time
+
+from .systems import SERVERS
+from .util import LABELS, ROOT, SERVER_CORE, BenchError, pkg_version
+
+
+class PhasesMixin:
+    """The phases, methods of Run (compare_lib.run)."""
+
+    # -- the phases --
+
+    def crypto_limit(self):
+        """bssl speed for the operations of the server side of one full mTLS
+        TLS 1.3 handshake: its own signature, the verification of the
+        client's CertificateVerify and of the client certificate's signature
+        (both ECDSA P-256 here), one X25519 key generation and one shared
+        secret. The full-speed build of `make boringssl` when present, else
+        Debian's bssl-tool; and the one of the library mqgate is linked with,
+        if that is the other one, since its percentage is taken against it."""
+        deps = os.path.join(ROOT, ".deps", "boringssl")
+        tools = {}
+        if os.access(os.path.join(deps, "bin", "bssl"), os.X_OK):
+            tools["deps"] = ([os.path.join(deps, "bin", "bssl")],
+                             "%s/bin/bssl (the full-speed build of make boringssl)" % deps)
+        if shutil.which("bssl-tool"):
+            tools["debian"] = (["bssl-tool"], "bssl-tool %s (Debian android-boringssl)" %
+                               pkg_version("android-boringssl"))
+        if not tools:
+            self.note("no bssl tool: no crypto limit")
+            return
+        linked = "deps" if self.libssl.startswith((deps, os.path.realpath(deps))) else "debian"
+        primary = "deps" if "deps" in tools else "debian"
+        self.crypto = {"tools": {}, "primary": primary,
+                       "matching": linked if linked in tools else primary}
+        for name in dict.fromkeys((primary, self.crypto["matching"])):
+            argv, label = tools[name]
+            got = self.bssl_speed(argv)
+            if got:
+                got["label"] = label
+                self.crypto["tools"][name] = got
+                for k, us in got["per_handshake_us"].items():
+                    self.say("crypto limit (%s), %s server key: %.0f µs per handshake, "
+                             "%.0f/s per core" % (name, k, us, 1e6 / us))
+        if self.crypto["matching"] not in self.crypto["tools"]:
+            self.crypto = None
+
+    def bssl_speed(self, argv):
+        ops, cpu, wall = {}, 0.0, 0.0
+        filters = ["ECDSA P-256", "Curve25519"] + (["RSA 2048"] if self.plan["bssl_rsa"] else [])
+        for flt in filters:
+            r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+            r = subprocess.run(["taskset", "-c", str(SERVER_CORE)] + argv +
+                               ["speed", "-filter", flt, "-timeout", "1", "-json"],
+                               capture_output=True, text=True, timeout=120)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall += time.monotonic() - t0
+            cpu += r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+            try:
+                for d in json.loads(r.stdout):
+                    ops[d["description"]] = d["microseconds"] / d["numCalls"]
+            except ValueError:
+                self.note("%s speed -filter '%s' gave no JSON: %s" %
+                          (argv[0], flt, r.stderr[-200:]))
+        # bssl speed times by the wall clock; on a busy core that counts the
+        # time other work ran. Its CPU time over wall time scales the
+        # figures back to CPU time, the unit of the servers' figures.
+        ratio = min(1.0, cpu / wall) if wall else 1.0
+        ops = {k: v * ratio for k, v in ops.items()}
+        try:
+            verify = ops["ECDSA P-256 verify"]
+            x25519 = ops["Curve25519 base-point multiplication"] + \
+                ops["Curve25519 arbitrary point multiplication"]
+            sign = {"ecdsa": ops["ECDSA P-256 signing"]}
+            if "RSA 2048 signing" in ops:
+                sign["rsa"] = ops["RSA 2048 signing"]
+        except KeyError as e:
+            self.note("%s speed lacks %s: no crypto limit" % (argv[0], e))
+            return None
+        return {"ops_us": ops, "cpu_wall_ratio": ratio, "per_handshake_us": {
+            k: v + 2 * verify + x25519 for k, v in sign.items()}}
+
+    def handshakes(self, srv, key):
+        p = self.plan
+        m = self.measure(srv, "full handshakes (%s)" % key, "conn",
+                         "--connections", str(p["conn"]), "--concurrency", "64",
+                         "--source-addrs", "4")
+        ok = m["bench"].get("ok") or 0
+        if ok:
+            cpu_us = 1e6 * m["server_cpu_s"] / ok
+            self.record(srv.name, "hs_cpu_" + key, cpu_us,
+                        aux_cpu_us=1e6 * m["aux_cpu_s"] / ok if srv.aux_pids() else None)
+            self.record(srv.name, "hs_rate_" + key, m["bench"].get("rate_per_s"))
+            self.record(srv.name, "hs_sat_" + key, "%s (%.0f%% / %.0f%%)" % (
+                m["saturated"], m["server_cpu_pct"], m["client_cpu_pct"]))
+            limit = self.crypto and self.crypto["tools"][self.crypto["matching"]][
+                "per_handshake_us"].get(key)
+            if limit and srv.name.startswith("mqgate"):
+                self.record(srv.name, "crypto_pct_" + key, 100.0 * limit / cpu_us,
+                            crypto_us=limit, tool=self.crypto["matching"])
+        n, k = p["resume"]
+        m = self.measure(srv, "resumed handshakes (%s)" % key, "conn",
+                         "--connections", str(n), "--resume", "--repeat", str(k),
+                         "--concurrency", "64", "--source-addrs", "4")
+        d = m["bench"]
+        ok, resumed = d.get("ok") or 0, d.get("resumed") or 0
+        full_us = self.value(srv.name, "hs_cpu_" + key)
+        if resumed and full_us is not None:
+            # The first connection of each device is a full handshake: its
+            # cost (measured just before) is taken out.
+            res_us = (1e6 * m["server_cpu_s"] - (ok - resumed) * full_us) / resumed
+            self.record(srv.name, "res_cpu_" + key, max(res_us, 0.0),
+                        resumed=resumed, connections=ok)
+            self.record(srv.name, "res_rate_" + key, d.get("rate_per_s"))
+        elif ok:
+            self.note("%s (%s): no session was resumed (%d connections)" %
+                      (srv.name, key, ok))
+
+    def publish(self, srv):
+        p = self.plan
+        for size, tag in ((64, "pub64"), (1024, "pub1k")):
+            m = self.measure(srv, "publish %d B" % size, "pub",
+                             "--connections", str(p["pub_conns"]), "--qos", "0",
+                             "--payload", str(size), "--msg-rate", "0", "--total-rate", "0",
+                             "--duration", str(p["pub_s"]), timeout=30 + p["pub_s"])
+            d = m["bench"]
+            rate = d.get("msgs_per_s")
+            if not rate:
+                continue
+            self.record(srv.name, tag + "_rate", rate)
+            # The server's CPU time covers the whole run (the publishers'
+            # handshakes and the drain too): a slight over-estimate.
+            msgs = d.get("published") or rate * (d.get("duration_s") or m["wall_s"])
+            self.record(srv.name, tag + "_cpu", 1e9 * m["server_cpu_s"] / max(msgs, 1))
+            if tag == "pub64":
+                self.record(srv.name, "pub64_sat", "%s (%.0f%% / %.0f%%)" % (
+                    m["saturated"], m["server_cpu_pct"], m["client_cpu_pct"]))
+            else:
+                self.record(srv.name, "pub1k_mbps", (d.get("bytes_per_s") or
+                                                     rate * size) / 1e6)
+
+    def latency(self, srv, rate):
+        p = self.plan
+        m = self.measure(srv, "latency at %.0f msg/s" % rate, "latency",
+                         "--connections", str(p["lat_pairs"]), "--qos", "0",
+                         "--payload", "64", "--total-rate", "%.0f" % rate,
+                         "--duration", str(p["lat_s"]), timeout=30 + p["lat_s"])
+        lat = m["bench"].get("latency_us") or {}
+        for q in ("p50", "p90", "p99"):
+            self.record(srv.name, "lat_" + q, lat.get(q), rate=rate,
+                        saturated=m["saturated"])
+
+    def idle(self, srv, n, metric="idle_bytes"):
+        p = self.plan
+        pid = srv.rss_pid()
+        timeout = 60 + n // 100
+        m = self.measure(srv, "%d idle connections" % n, "idle",
+                         "--connections", str(n), "--duration", str(p["idle_s"]),
+                         "--pid", str(pid), "--source-addrs", "8", timeout=timeout)
+        d = m["bench"]
+        if metric == "idle_bytes":
+            self.record(srv.name, "idle_bytes", d.get("bytes_per_conn"),
+                        held=d.get("ok"), tried=n, rss_before_kb=d.get("rss_before_kb"),
+                        rss_after_kb=d.get("rss_after_kb"))
+            if (d.get("ok") or 0) < n:
+                self.note("%s held %s of %d idle connections" % (srv.name, d.get("ok"), n))
+        else:
+            held = d.get("max_open") or d.get("ok")
+            self.record(srv.name, "max_idle", held, tried=n,
+                        errors=d.get("errors"), nofile=self.nofile)
+
+    def with_server(self, name, key, fn):
+        srv = SERVERS[name](self)
+        try:
+            self.say("%s (%s): starting" % (LABELS[name], key))
+            srv.start(key)
+            fn(srv)
+        except BenchError as e:
+            self.note("%s (%s): %s" % (name, key, e))
+        finally:
+            srv.stop()
+
+    def main_phases(self):
+        p = self.plan
+        systems = [s for s in p["systems"] if s in SERVERS]
+        for key in p["keys"]:
+            for name in systems:
+                if self.left() < 60:
+                    self.note("time budget reached: %s (%s) and later skipped" % (name, key))
+                    break
+
+                def phase_a(srv, key=key):
+                    self.handshakes(srv, key)
+                    if key == "ecdsa":
+                        self.publish(srv)
+                self.with_server(name, key, phase_a)
+
+        # Latency at one offered load for every system: half of the lowest
+        # 64 B peak measured above, counting that a message of the latency
+        # run crosses the system twice (in from the publisher, out to the
+        # subscriber) where a published one crossed it once: a quarter of
+        # that peak in messages per second.
+        peaks = [v for v in (self.value(s, "pub64_rate") for s in systems) if v]
+        rate = 0.25 * min(peaks) if peaks else 1000.0
+        self.lat_rate = rate
+        for name in systems:
+            if self.left() < 30:
+                self.note("time budget reached: idle/latency of %s and later skipped" % name)
+                break
+
+            def phase_b(srv):
+                # A fresh process: the idle connections are what it grows by.
+                self.idle(srv, p["idle"])
+                self.latency(srv, rate)
+            self.with_server(name, "ecdsa", phase_b)
+
+        if p["max_idle"] and self.left() > 60 and "mqgate" in systems:
+            n = min(p["max_idle"], (self.nofile - 20) // 2)
+            self.with_server("mqgate", "ecdsa", lambda srv: self.idle(srv, n, "max_idle"))

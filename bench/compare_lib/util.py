@@ -1,0 +1,174 @@
+"""compare: constants, the plans, the metrics table and the small helpers
+(/proc readings, free ports, number formatting) the other modules share."""
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+
+# The repository: three levels up from bench/compare_lib/util.py.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER_CORE, CLIENT_CORE = 0, 1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# What each kind of run does. "quick" keeps what fits in under 3 minutes:
+# ECDSA server keys only (no RSA), fewer connections and shorter phases,
+# no hitch and no stunnel (the slowest handshakes, so the longest runs), no
+# largest-idle-count probe, 100 revocations of 200 live devices.
+PLANS = {
+    "full": dict(
+        keys=("ecdsa", "rsa"),
+        systems=("mosquitto", "haproxy", "nginx", "hitch", "stunnel", "mqgate",
+                 "mqgate-reg"),
+        pool=4000,              # device certificates (mqgate-reg: all registered)
+        conn=4000,              # full handshakes per measurement
+        resume=(1000, 3),       # devices, reconnections each (resumed)
+        pub_conns=8, pub_s=5,   # publishers, seconds per payload size
+        lat_pairs=8, lat_s=6,   # publisher/subscriber pairs, seconds
+        idle=8000, idle_s=2,    # idle connections held, seconds held
+        max_idle=9990,          # mqgate: connections tried in one process
+        revoke_devices=1000, revokes=900,   # 100 stay, to see they do
+        bssl_rsa=True,
+        budget_s=19 * 60),
+    "quick": dict(
+        keys=("ecdsa",),
+        systems=("mosquitto", "haproxy", "nginx", "mqgate", "mqgate-reg"),
+        pool=1000, conn=1000, resume=(300, 3),
+        pub_conns=4, pub_s=2, lat_pairs=4, lat_s=2,
+        idle=2000, idle_s=1, max_idle=0,
+        revoke_devices=200, revokes=100,
+        bssl_rsa=False,
+        budget_s=150),
+}
+
+LABELS = {"mosquitto": "Mosquitto TLS", "haproxy": "HAProxy", "nginx": "NGINX",
+          "hitch": "hitch", "stunnel": "stunnel", "mqgate": "mqgate mtls",
+          "mqgate-reg": "mqgate registry"}
+PEERS = ("mosquitto", "haproxy", "nginx", "hitch", "stunnel")
+
+# Rows of the table: id, label, unit, which way is better (None: text).
+METRICS = []
+for _k, _K in (("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048")):
+    METRICS += [
+        ("hs_cpu_" + _k, "full handshake, server CPU per connection, " + _K, "µs", "lower"),
+        ("hs_rate_" + _k, "full handshakes per second achieved, " + _K, "/s", "higher"),
+        ("hs_sat_" + _k, "  saturated side (server CPU % / client CPU %), " + _K, "", None),
+        ("crypto_pct_" + _k, "  handshakes per core, % of the crypto limit, " + _K, "%",
+         "higher"),
+        ("res_cpu_" + _k, "resumed handshake, server CPU per connection, " + _K, "µs",
+         "lower"),
+        ("res_rate_" + _k, "resumed-run connections per second, " + _K, "/s", "higher"),
+    ]
+METRICS += [
+    ("pub64_rate", "QoS 0 publish, 64 B payload", "msg/s", "higher"),
+    ("pub64_cpu", "  server CPU per message, 64 B", "ns", "lower"),
+    ("pub64_sat", "  saturated side (server CPU % / client CPU %)", "", None),
+    ("pub1k_rate", "QoS 0 publish, 1 KiB payload", "msg/s", "higher"),
+    ("pub1k_mbps", "  payload throughput, 1 KiB", "MB/s", "higher"),
+    ("pub1k_cpu", "  server CPU per message, 1 KiB", "ns", "lower"),
+    ("lat_p50", "publish-to-delivery latency p50", "µs", "lower"),
+    ("lat_p90", "publish-to-delivery latency p90", "µs", "lower"),
+    ("lat_p99", "publish-to-delivery latency p99", "µs", "lower"),
+    ("idle_bytes", "RSS per idle connection", "B", "lower"),
+    ("max_idle", "idle connections held by one process", "", "higher"),
+    ("revoke_p50", "revocation: CLI return to session cut, p50", "ms", "lower"),
+    ("revoke_p99", "revocation: CLI return to session cut, p99", "ms", "lower"),
+]
+METRIC = {m[0]: m for m in METRICS}
+
+
+class BenchError(Exception):
+    pass
+
+
+def _term(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def _die_with_parent():
+    # The servers run in their own process group (Ctrl-C reaches this script
+    # only, which stops them in order); should this script be killed
+    # outright, the kernel still sends them SIGTERM (PR_SET_PDEATHSIG).
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_tree(pid):
+    """|pid| and its descendants (every thread's children)."""
+    out, i = [pid], 0
+    while i < len(out):
+        p = out[i]
+        i += 1
+        try:
+            for t in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pids):
+    """utime + stime (fields 14 and 15 of /proc/PID/stat, all threads) of
+    |pids|, in seconds."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
+
+
+def core_jiffies():
+    """{core: (busy, total)} from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                idle = v[3] + (v[4] if len(v) > 4 else 0)
+                out[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    a = abs(v)
+    if a >= 100:
+        return "{:,.0f}".format(v)
+    if a >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def pkg_version(name):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "not installed"
