@@ -349,7 +349,10 @@ static void connect_backend(mqg_conn *c) {
     return;
   }
   c->state = CONN_BACKEND;
-  conn__poll(c, 0);
+  /* The device stays registered for reading (a device waiting for its
+   * CONNACK sends nothing, and this spares libuv's epoll DEL and re-ADD);
+   * if it does send, on_poll pauses it until the broker answers. */
+  conn__poll(c, UV_READABLE);
   uv_timer_start(&c->timer, on_timer, w->opts->backend_ms, 0);
 }
 
@@ -503,6 +506,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     case CONN_DRAIN:
       pump__on_device(c, events);
       break;
+    case CONN_BACKEND: /* early data or EOF: read once the broker is there */
     case CONN_UP_LINGER:
       conn__poll(c, 0);
       break;

@@ -96,6 +96,7 @@ class PhasesMixin:
             cpu_us = 1e6 * m["server_cpu_s"] / ok
             self.record(srv.name, "hs_cpu_" + key, cpu_us,
                         aux_cpu_us=1e6 * m["aux_cpu_s"] / ok if srv.aux_pids() else None)
+            self.record(srv.name, "hs_sys_" + key, 1e6 * m["server_sys_s"] / ok)
             self.record(srv.name, "hs_rate_" + key, m["bench"].get("rate_per_s"))
             self.record(srv.name, "hs_sat_" + key, "%s (%.0f%% / %.0f%%)" % (
                 m["saturated"], m["server_cpu_pct"], m["client_cpu_pct"]))

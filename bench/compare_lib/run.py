@@ -17,7 +17,7 @@ from .report import ReportMixin
 from .revocation import RevocationMixin
 from .systems import MqgateRegistry
 from .util import (CLIENT_CORE, METRIC, PLANS, SERVER_CORE, BenchError, _die_with_parent,
-                   core_jiffies, cpu_seconds, free_port, proc_tree)
+                   core_jiffies, cpu_seconds, cpu_user_sys, free_port, proc_tree)
 
 
 # --- the run -------------------------------------------------------------------
@@ -286,18 +286,20 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
         cores' load around it."""
         pids = srv.cpu_pids()
         aux = srv.aux_pids()
-        c0, a0, j0, t0 = cpu_seconds(pids), cpu_seconds(aux), core_jiffies(), time.monotonic()
+        (u0, s0), a0, j0, t0 = cpu_user_sys(pids), cpu_seconds(aux), core_jiffies(), time.monotonic()
         doc = self.bench(scenario, srv.port, *args, timeout=timeout)
         wall = time.monotonic() - t0
         # A process born during the run (none expected) counts whole.
         pids = sorted(set(pids) | set(srv.cpu_pids()))
-        c1, a1, j1 = cpu_seconds(pids), cpu_seconds(aux), core_jiffies()
+        (u1, s1), a1, j1 = cpu_user_sys(pids), cpu_seconds(aux), core_jiffies()
+        c0, c1 = u0 + s0, u1 + s1
         busy = {c: 100.0 * (j1[c][0] - j0[c][0]) / max(1, j1[c][1] - j0[c][1]) for c in j1}
         # elapsed_s: the whole run, as the client's CPU time; duration_s
         # may be the measured phase only.
         dur = doc.get("elapsed_s") or doc.get("duration_s") or wall
         m = {"system": srv.name, "what": what, "key": srv.key, "scenario": scenario,
-             "args": list(args), "server_cpu_s": c1 - c0, "aux_cpu_s": a1 - a0,
+             "args": list(args), "server_cpu_s": c1 - c0, "server_sys_s": s1 - s0,
+             "aux_cpu_s": a1 - a0,
              "wall_s": wall,
              "server_cpu_pct": 100.0 * (c1 - c0) / wall,
              "client_cpu_pct": 100.0 * (doc.get("client_cpu_s") or 0) / dur,

@@ -53,6 +53,8 @@ for _k, _K in (("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048")):
     METRICS += [
         ("hs_cpu_" + _k, "full handshake, server CPU per connection, " + _K, "µs", "lower"),
         ("hs_rate_" + _k, "full handshakes per second achieved, " + _K, "/s", "higher"),
+        ("hs_sys_" + _k, "  of which in the kernel (stime: sockets, TCP on loopback), " + _K,
+         "µs", "lower"),
         ("hs_sat_" + _k, "  saturated side (server CPU % / client CPU %), " + _K, "", None),
         ("crypto_pct_" + _k, "  handshakes per core, % of the crypto limit, " + _K, "%",
          "higher"),
@@ -117,18 +119,23 @@ def proc_tree(pid):
     return out
 
 
-def cpu_seconds(pids):
-    """utime + stime (fields 14 and 15 of /proc/PID/stat, all threads) of
+def cpu_user_sys(pids):
+    """(utime, stime) (fields 14 and 15 of /proc/PID/stat, all threads) of
     |pids|, in seconds."""
-    total = 0
+    user = sys_ = 0
     for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            user, sys_ = user + int(fields[11]), sys_ + int(fields[12])
         except (OSError, IndexError, ValueError):
             pass
-    return total / CLK_TCK
+    return user / CLK_TCK, sys_ / CLK_TCK
+
+
+def cpu_seconds(pids):
+    """utime + stime of |pids|, in seconds."""
+    return sum(cpu_user_sys(pids))
 
 
 def core_jiffies():
