@@ -241,6 +241,9 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
    * mqg_tls_check_peer itself when a resumed handshake completes. */
   /* Resumption by tickets only: no per-session memory on the server. */
   SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+  /* One TLS 1.3 ticket per handshake, not BoringSSL's two: a device holds
+   * one connection, and each resumption brings it a fresh ticket. */
+  SSL_CTX_set_num_tickets(t->ctx, 1);
   static const uint8_t sid_ctx[] = "mqgate";
   SSL_CTX_set_session_id_context(t->ctx, sid_ctx, sizeof(sid_ctx) - 1);
   /* The pump retries a blocked write from its own queue, which may have
