@@ -147,15 +147,23 @@ class PhasesMixin:
                                                      rate * size) / 1e6)
 
     def latency(self, srv, rate):
+        """lat_runs runs; each percentile is the median over the runs (one
+        run's percentiles move by a bucket or two with the machine)."""
         p = self.plan
-        m = self.measure(srv, "latency at %.0f msg/s" % rate, "latency",
-                         "--connections", str(p["lat_pairs"]), "--qos", "0",
-                         "--payload", "64", "--total-rate", "%.0f" % rate,
-                         "--duration", str(p["lat_s"]), timeout=30 + p["lat_s"])
-        lat = m["bench"].get("latency_us") or {}
+        runs = []
+        for i in range(p["lat_runs"]):
+            m = self.measure(srv, "latency at %.0f msg/s (%d/%d)" % (rate, i + 1,
+                                                                  p["lat_runs"]), "latency",
+                             "--connections", str(p["lat_pairs"]), "--qos", "0",
+                             "--payload", "64", "--total-rate", "%.0f" % rate,
+                             "--duration", str(p["lat_s"]), timeout=30 + p["lat_s"])
+            runs.append((m["bench"].get("latency_us") or {}, m["saturated"]))
         for q in ("p50", "p90", "p99"):
-            self.record(srv.name, "lat_" + q, lat.get(q), rate=rate,
-                        saturated=m["saturated"])
+            vals = sorted(r[q] for r, _ in runs if r.get(q) is not None)
+            if not vals:
+                continue
+            self.record(srv.name, "lat_" + q, vals[len(vals) // 2], rate=rate, runs=vals,
+                        saturated=[sat for _, sat in runs])
 
     def idle(self, srv, n, metric="idle_bytes"):
         p = self.plan

@@ -145,8 +145,10 @@ class ReportMixin:
             "- Publish: %d publishers flooding QoS 0 for %d s per payload size, no "
             "subscriber (the broker drops them). Latency: %d publisher/subscriber pairs, "
             "64 B, %s msg/s in all (half of the lowest 64 B publish peak above, each "
-            "message crossing the system twice: in, then out to its subscriber)." % (p["pub_conns"], p["pub_s"], p["lat_pairs"],
-                                  fmt(self.lat_rate)))
+            "message crossing the system twice: in, then out to its subscriber), %d "
+            "run(s) of %d s, each percentile the median over the runs." % (
+                p["pub_conns"], p["pub_s"], p["lat_pairs"], fmt(self.lat_rate),
+                p["lat_runs"], p["lat_s"]))
         lines.append(
             "- Idle: %s connections held %d s by a fresh server process; RSS growth of "
             "the process holding them (nginx and hitch: the worker) per connection. "

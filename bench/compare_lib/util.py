@@ -25,7 +25,7 @@ PLANS = {
         conn=4000,              # full handshakes per measurement
         resume=(1000, 3),       # devices, reconnections each (resumed)
         pub_conns=8, pub_s=5,   # publishers, seconds per payload size
-        lat_pairs=8, lat_s=6,   # publisher/subscriber pairs, seconds
+        lat_pairs=8, lat_s=4, lat_runs=3,   # pairs, seconds per run, runs
         idle=8000, idle_s=2,    # idle connections held, seconds held
         max_idle=9990,          # mqgate: connections tried in one process
         revoke_devices=1000, revokes=900,   # 100 stay, to see they do
@@ -35,7 +35,7 @@ PLANS = {
         keys=("ecdsa",),
         systems=("mosquitto", "haproxy", "nginx", "mqgate", "mqgate-reg"),
         pool=1000, conn=1000, resume=(300, 3),
-        pub_conns=4, pub_s=2, lat_pairs=4, lat_s=2,
+        pub_conns=4, pub_s=2, lat_pairs=4, lat_s=2, lat_runs=1,
         idle=2000, idle_s=1, max_idle=0,
         revoke_devices=200, revokes=100,
         bssl_rsa=False,
