@@ -146,24 +146,23 @@ class PhasesMixin:
                 self.record(srv.name, "pub1k_mbps", (d.get("bytes_per_s") or
                                                      rate * size) / 1e6)
 
-    def latency(self, srv, rate):
-        """lat_runs runs; each percentile is the median over the runs (one
-        run's percentiles move by a bucket or two with the machine)."""
+    def latency_run(self, srv, rate, i):
+        """One latency run: (percentiles in µs, saturated side)."""
         p = self.plan
-        runs = []
-        for i in range(p["lat_runs"]):
-            m = self.measure(srv, "latency at %.0f msg/s (%d/%d)" % (rate, i + 1,
-                                                                  p["lat_runs"]), "latency",
-                             "--connections", str(p["lat_pairs"]), "--qos", "0",
-                             "--payload", "64", "--total-rate", "%.0f" % rate,
-                             "--duration", str(p["lat_s"]), timeout=30 + p["lat_s"])
-            runs.append((m["bench"].get("latency_us") or {}, m["saturated"]))
+        m = self.measure(srv, "latency at %.0f msg/s (%d/%d)" % (rate, i + 1, p["lat_runs"]),
+                         "latency", "--connections", str(p["lat_pairs"]), "--qos", "0",
+                         "--payload", "64", "--total-rate", "%.0f" % rate,
+                         "--duration", str(p["lat_s"]), timeout=30 + p["lat_s"])
+        return m["bench"].get("latency_us") or {}, m["saturated"]
+
+    def record_latency(self, name, rate, runs):
+        """Each percentile: the median over the runs (one run's figures move
+        by a histogram bucket or two with the machine)."""
         for q in ("p50", "p90", "p99"):
             vals = sorted(r[q] for r, _ in runs if r.get(q) is not None)
-            if not vals:
-                continue
-            self.record(srv.name, "lat_" + q, vals[len(vals) // 2], rate=rate, runs=vals,
-                        saturated=[sat for _, sat in runs])
+            if vals:
+                self.record(name, "lat_" + q, vals[len(vals) // 2], rate=rate, runs=vals,
+                            saturated=[sat for _, sat in runs])
 
     def idle(self, srv, n, metric="idle_bytes"):
         p = self.plan
@@ -220,14 +219,23 @@ class PhasesMixin:
         self.lat_rate = rate
         for name in systems:
             if self.left() < 30:
-                self.note("time budget reached: idle/latency of %s and later skipped" % name)
+                self.note("time budget reached: idle of %s and later skipped" % name)
                 break
 
-            def phase_b(srv):
-                # A fresh process: the idle connections are what it grows by.
-                self.idle(srv, p["idle"])
-                self.latency(srv, rate)
-            self.with_server(name, "ecdsa", phase_b)
+            # A fresh process: the idle connections are what it grows by.
+            self.with_server(name, "ecdsa", lambda srv: self.idle(srv, p["idle"]))
+        # The latency runs go round the systems in turn, so that a slow
+        # moment of the machine does not land on one system's runs only.
+        lat = {name: [] for name in systems}
+        for i in range(p["lat_runs"]):
+            for name in systems:
+                if self.left() < 20:
+                    self.note("time budget reached: latency run %d of %s skipped" % (i + 1, name))
+                    continue
+                self.with_server(name, "ecdsa", lambda srv, i=i: lat[srv.name].append(
+                    self.latency_run(srv, rate, i)))
+        for name in systems:
+            self.record_latency(name, rate, lat[name])
 
         if p["max_idle"] and self.left() > 60 and "mqgate" in systems:
             n = min(p["max_idle"], (self.nofile - 20) // 2)
