@@ -115,7 +115,7 @@ void conn__update_poll(mqg_conn *c) {
       ev = UV_READABLE;
       break;
     default:
-      return; /* HANDSHAKE sets its own; BACKEND and CLOSED wait */
+      return; /* HANDSHAKE and BACKEND set their own; CLOSED waits */
   }
   conn__poll(c, ev);
 }
