@@ -8,7 +8,7 @@ import struct
 import threading
 
 from harness import (Client, Mosquitto, Mqgate, Pki, Workdir, check, client_context,
-                     connect_packet, finish, free_port, wait_for)
+                     connect_packet, finish, free_port, pipe, wait_for)
 
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 headers = []
@@ -49,21 +49,6 @@ def relay(listener, broker_port):
                 h["ssl"] = {k: v.decode() for k, v in parse_tlvs(ssl_tlv[5:]).items()}
         headers.append(h)
         up = socket.create_connection(("127.0.0.1", broker_port))
-
-        def pipe(a, b):
-            try:
-                while True:
-                    d = a.recv(65536)
-                    if not d:
-                        break
-                    b.sendall(d)
-            except OSError:
-                pass
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         threading.Thread(target=pipe, args=(dev, up), daemon=True).start()
         threading.Thread(target=pipe, args=(up, dev), daemon=True).start()
 

@@ -9,7 +9,8 @@ import threading
 import time
 
 from harness import (Client, Mosquitto, Mqgate, Pki, Workdir, check, client_context,
-                     connect_packet, finish, publish_packet, subscribe_packet, wait_for)
+                     connect_packet, finish, pipe, publish_packet, subscribe_packet,
+                     wait_for)
 
 
 def read_packet(sock):
@@ -30,22 +31,6 @@ def read_packet(sock):
             return None
         body += chunk
     return b0[0], body
-
-
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def relay(listener, broker_port, accepted):

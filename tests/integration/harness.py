@@ -288,6 +288,24 @@ def subscribe_packet(topic, qos=0, pid=1, level=4):
     return b"\x82" + varint(len(body)) + body
 
 
+def pipe(a, b):
+    """Copies socket a to socket b until EOF or an error, then shuts both
+    (a relay's half; run one per direction in a thread)."""
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def client_context(cert=None, key=None, ca=None, version=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
