@@ -20,25 +20,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import mstr as s16, varint  # noqa: E402  the MQTT encoders the tests use
 
 
 # --- MQTT -------------------------------------------------------------------
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def s16(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return struct.pack(">H", len(b)) + b
-
 
 def props(*items):
     body = b"".join(items)
