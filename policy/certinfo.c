@@ -137,11 +137,16 @@ int mqg_certinfo_from_der(const uint8_t *der, size_t len, mqg_certinfo *out) {
   X509 *x = d2i_X509(NULL, &p, (long)len);
   if (x == NULL)
     return -EINVAL;
-  int rc = -EINVAL;
   /* Trailing bytes would mean the fingerprint covers more than the
    * certificate, and two encodings for one device. */
-  if (p != der + len)
-    goto out;
+  int rc = p == der + len ? mqg_certinfo_from_x509(x, der, len, out) : -EINVAL;
+  X509_free(x);
+  return rc;
+}
+
+int mqg_certinfo_from_x509(X509 *x, const uint8_t *der, size_t len, mqg_certinfo *out) {
+  memset(out, 0, sizeof(*out));
+  int rc = -EINVAL;
   /* Also decodes the extensions: a malformed one (basicConstraints
    * included) makes the certificate unusable, not "not a CA". */
   uint32_t flags = X509_get_extension_flags(x);
@@ -169,7 +174,6 @@ int mqg_certinfo_from_der(const uint8_t *der, size_t len, mqg_certinfo *out) {
   rc = 0;
 
 out:
-  X509_free(x);
   if (rc < 0)
     memset(out, 0, sizeof(*out));
   return rc;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/base.h>
+
 #define MQG_CERTINFO_NAME_MAX 256 /* CN / OU bytes kept, NUL excluded */
 #define MQG_CERTINFO_SERIAL_MAX 64 /* hex digits kept, NUL excluded */
 
@@ -30,6 +32,12 @@ typedef struct {
  * When the subject has several CNs or OUs, the last one counts (as in
  * Mosquitto's use_identity_as_username). */
 int mqg_certinfo_from_der(const uint8_t *der, size_t len, mqg_certinfo *out);
+
+/* mqg_certinfo_from_x509 is mqg_certinfo_from_der for a certificate already
+ * parsed from exactly the |len| bytes of |der| (X509_parse_from_buffer
+ * rejects trailing bytes too), sparing the TLS path a second parse. |x| is
+ * borrowed; its extensions are decoded and cached in it. */
+int mqg_certinfo_from_x509(X509 *x, const uint8_t *der, size_t len, mqg_certinfo *out);
 
 /* mqg_certinfo_fingerprint computes only the SHA-256 of |der| into |out|
  * (32 bytes); cheap enough for every handshake. */

@@ -283,8 +283,8 @@ mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
    * buffer the TLS stack shares), hence the casts. */
   x = X509_parse_from_buffer((CRYPTO_BUFFER *)certs[0]);
   if (x == NULL ||
-      mqg_certinfo_from_der(CRYPTO_BUFFER_data(certs[0]),
-                            CRYPTO_BUFFER_len(certs[0]), &info) < 0)
+      mqg_certinfo_from_x509(x, CRYPTO_BUFFER_data(certs[0]),
+                             CRYPTO_BUFFER_len(certs[0]), &info) < 0)
     goto out;
   if (leaf != NULL)
     *leaf = info;

@@ -46,6 +46,7 @@
   X(certinfo, certinfo_truncated_and_corrupted)                             \
   X(certinfo, certinfo_unclean_names)                                       \
   X(certinfo, certinfo_name_forms)                                          \
+  X(certinfo, certinfo_from_parsed)                                         \
   X(mtls_verify, mtls_verify_good_chains)                                   \
   X(mtls_verify, mtls_verify_unknown_ca)                                    \
   X(mtls_verify, mtls_verify_validity)                                      \

@@ -7,6 +7,7 @@
 #include <openssl/bn.h>
 #include <openssl/digest.h>
 #include <openssl/mem.h>
+#include <openssl/pool.h>
 #include <openssl/x509.h>
 
 #include "certgen.h"
@@ -300,5 +301,33 @@ TEST_IMPL(certinfo_name_forms) {
   ASSERT_EQ(info_of_raw(&only_o, 1, &info), 0);
   ASSERT_STR_EQ(info.cn, "");
   ASSERT_STR_EQ(info.ou, "");
+  return 0;
+}
+
+/* The TLS path reads the leaf BoringSSL has already parsed: the same facts
+ * as from its DER, and the same refusals. */
+TEST_IMPL(certinfo_from_parsed) {
+  size_t len;
+  uint8_t *der = make_der("device-0042", "fleet-a", NULL, 0, 0, &len);
+  CRYPTO_BUFFER *buf = CRYPTO_BUFFER_new(der, len, NULL);
+  X509 *x = X509_parse_from_buffer(buf);
+  ASSERT(x != NULL);
+  mqg_certinfo a, b;
+  ASSERT_EQ(mqg_certinfo_from_der(der, len, &a), 0);
+  ASSERT_EQ(mqg_certinfo_from_x509(x, der, len, &b), 0);
+  ASSERT_MEM_EQ(&a, &b, sizeof(a));
+  X509_free(x);
+  CRYPTO_BUFFER_free(buf);
+  OPENSSL_free(der);
+
+  der = make_der("dev\x01ice", NULL, NULL, 0, 0, &len);
+  buf = CRYPTO_BUFFER_new(der, len, NULL);
+  x = X509_parse_from_buffer(buf);
+  ASSERT(x != NULL);
+  ASSERT_EQ(mqg_certinfo_from_x509(x, der, len, &b), -EINVAL);
+  ASSERT_STR_EQ(b.cn, "");
+  X509_free(x);
+  CRYPTO_BUFFER_free(buf);
+  OPENSSL_free(der);
   return 0;
 }
