@@ -146,6 +146,26 @@ class PhasesMixin:
                 self.record(srv.name, "pub1k_mbps", (d.get("bytes_per_s") or
                                                      rate * size) / 1e6)
 
+    def fleet(self, srv):
+        """Many devices, each its own certificate and connection, publishing
+        64 B QoS 0 at a paced total rate every system carries: the shape of
+        a fleet's traffic, where each message is its own record on its own
+        connection and a proxy cannot batch one device's messages behind
+        another's. The server's CPU per message is taken over the run phase
+        only (the devices' handshakes are measured elsewhere)."""
+        n, rate, secs = self.plan["fleet"]
+        m = self.measure_steady(srv, "fleet publish, %d devices at %d msg/s" % (n, rate),
+                                "pub", "--connections", str(n), "--qos", "0",
+                                "--payload", "64", "--total-rate", str(rate),
+                                "--duration", str(secs + 2), "--source-addrs", "4",
+                                window=secs, timeout=60 + secs)
+        if m["units"] > 0:
+            ns = 1e9 * m["server_cpu_s"] / m["units"]
+            self.record(srv.name, "fleet_cpu", ns, devices=n, offered=rate)
+            if ns > 0:
+                self.record(srv.name, "fleet_cap", 1e9 / ns)
+            self.record(srv.name, "fleet_rate", m["units"] / m["wall_s"], offered=rate)
+
     def latency_run(self, srv, rate, i):
         """One latency run: (percentiles in µs, saturated side)."""
         p = self.plan
@@ -207,6 +227,7 @@ class PhasesMixin:
                     self.handshakes(srv, key)
                     if key == "ecdsa":
                         self.publish(srv)
+                        self.fleet(srv)
                 self.with_server(name, key, phase_a)
 
         # Latency at one offered load for every system: half of the lowest

@@ -63,6 +63,9 @@ class ReportMixin:
             arrow = {"lower": " ↓", "higher": " ↑"}.get(better, "")
             if mid.startswith("lat_"):
                 label += " at %s msg/s" % fmt(self.lat_rate)
+            if mid == "fleet_cpu":
+                label += ", %s devices at %s msg/s" % ("{:,}".format(self.plan["fleet"][0]),
+                                                       fmt(self.plan["fleet"][1]))
             if mid == "idle_bytes":
                 label += ", %s held" % "{:,}".format(self.plan["idle"])
             out.append("| %s | %s%s | %s |" % (label.replace("  ", "&nbsp;&nbsp;"), unit,
@@ -149,6 +152,14 @@ class ReportMixin:
             "run(s) of %d s, each percentile the median over the runs." % (
                 p["pub_conns"], p["pub_s"], p["lat_pairs"], fmt(self.lat_rate),
                 p["lat_runs"], p["lat_s"]))
+        lines.append(
+            "- Fleet: %s devices, each its own certificate and connection, publishing 64 B "
+            "QoS 0 at %s msg/s in all (paced); the server's CPU time over %d s of the run "
+            "phase (after the devices connected) per message; capacity per core is one "
+            "second over that. Unlike the flood above, no device sends a second message "
+            "before the proxy has forwarded its first, so nothing can be batched: each "
+            "message costs a read, a decryption and a write." % (
+                "{:,}".format(p["fleet"][0]), fmt(p["fleet"][1]), p["fleet"][2]))
         lines.append(
             "- Idle: %s connections held %d s by a fresh server process; RSS growth of "
             "the process holding them (nginx and hitch: the worker) per connection. "
@@ -248,7 +259,7 @@ class ReportMixin:
             lines.append("| %s | %s | %.1f | %.0f | %.0f | %.0f / %.0f | %s | %s | %s |" % (
                 LABELS.get(m["system"], m["system"]), m["what"], m["wall_s"],
                 m["server_cpu_pct"], m["client_cpu_pct"], m["core_busy_pct"].get(0, 0),
-                m["core_busy_pct"].get(1, 0), m["saturated"], b.get("ok"),
+                m["core_busy_pct"].get(1, 0), m["saturated"], m.get("units", b.get("ok")),
                 json.dumps(b.get("errors") or {})))
         lines.append("")
         if self.notes:

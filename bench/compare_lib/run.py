@@ -4,6 +4,7 @@ does it all and always cleans up. The phases, the revocation and the output
 are mixins (phases.py, revocation.py, report.py)."""
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -262,16 +263,15 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
 
     # -- measuring --
 
-    def bench(self, scenario, port, *args, timeout=90):
-        argv = ["taskset", "-c", str(CLIENT_CORE), self.bench_bin, scenario,
+    def bench_argv(self, scenario, port, *args, timeout=90):
+        return ["taskset", "-c", str(CLIENT_CORE), self.bench_bin, scenario,
                 "--port", str(port), "--ca", self.ca, "--pool", self.pool,
                 "--tls", "1.3", "--timeout", str(timeout), "--json"] + list(args)
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
-        except subprocess.TimeoutExpired:
-            raise BenchError("mqgate-bench %s did not end within %d s" % (scenario,
-                                                                          timeout + 30))
-        for line in reversed(r.stdout.strip().splitlines()):
+
+    @staticmethod
+    def bench_doc(scenario, returncode, stdout, stderr):
+        """The JSON summary mqgate-bench printed last."""
+        for line in reversed(stdout.strip().splitlines()):
             try:
                 doc = json.loads(line)
                 if isinstance(doc, dict):
@@ -279,7 +279,16 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
             except ValueError:
                 continue
         raise BenchError("mqgate-bench %s exited %d without JSON: %s" %
-                         (scenario, r.returncode, r.stderr.strip()[-400:]))
+                         (scenario, returncode, stderr.strip()[-400:]))
+
+    def bench(self, scenario, port, *args, timeout=90):
+        argv = self.bench_argv(scenario, port, *args, timeout=timeout)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
+        except subprocess.TimeoutExpired:
+            raise BenchError("mqgate-bench %s did not end within %d s" % (scenario,
+                                                                          timeout + 30))
+        return self.bench_doc(scenario, r.returncode, r.stdout, r.stderr)
 
     def measure(self, srv, what, scenario, *args, timeout=90):
         """One bench run against |srv| with the server's CPU time and both
@@ -304,6 +313,50 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
              "server_cpu_pct": 100.0 * (c1 - c0) / wall,
              "client_cpu_pct": 100.0 * (doc.get("client_cpu_s") or 0) / dur,
              "core_busy_pct": busy, "bench": doc}
+        m["saturated"] = self.saturated(m)
+        self.runs.append(m)
+        self.note_errors("%s %s" % (srv.name, what), doc)
+        return m
+
+    def measure_steady(self, srv, what, scenario, *args, skip=1, window=3, timeout=90):
+        """One bench run against |srv| measured over |window| seconds of its
+        run phase only: between two of the bench's once-a-second progress
+        lines (the first |skip| run lines passed over), the server's CPU time
+        against the units done meanwhile, so that neither the devices'
+        handshakes nor the ramp count. m["units"] holds those units."""
+        argv = self.bench_argv(scenario, srv.port, *args, timeout=timeout)
+        pids = srv.cpu_pids()
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        marks, tail = [], []
+        try:
+            for line in p.stderr:
+                tail = (tail + [line])[-5:]
+                got = re.search(r" run: ok (\d+)", line)
+                if got is None:
+                    continue
+                marks.append((time.monotonic(), int(got.group(1)), cpu_user_sys(pids),
+                              cpu_seconds([p.pid]), core_jiffies()))
+                if len(marks) > skip + window:
+                    break
+            out, err = p.communicate(timeout=timeout + 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise BenchError("mqgate-bench %s did not end within %d s" % (scenario,
+                                                                          timeout + 30))
+        doc = self.bench_doc(scenario, p.returncode, out, "".join(tail) + err)
+        if len(marks) <= skip + window:
+            raise BenchError("mqgate-bench %s: %d progress lines of its run phase, %d needed"
+                             % (scenario, len(marks), skip + window + 1))
+        (t0, n0, (u0, s0), k0, j0), (t1, n1, (u1, s1), k1, j1) = marks[skip], marks[-1]
+        wall = t1 - t0
+        busy = {c: 100.0 * (j1[c][0] - j0[c][0]) / max(1, j1[c][1] - j0[c][1]) for c in j1}
+        m = {"system": srv.name, "what": what, "key": srv.key, "scenario": scenario,
+             "args": list(args), "server_cpu_s": (u1 + s1) - (u0 + s0),
+             "server_sys_s": s1 - s0, "aux_cpu_s": 0.0, "wall_s": wall,
+             "server_cpu_pct": 100.0 * ((u1 + s1) - (u0 + s0)) / wall,
+             "client_cpu_pct": 100.0 * (k1 - k0) / wall,
+             "core_busy_pct": busy, "bench": doc, "units": n1 - n0}
         m["saturated"] = self.saturated(m)
         self.runs.append(m)
         self.note_errors("%s %s" % (srv.name, what), doc)

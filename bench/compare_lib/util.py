@@ -25,6 +25,7 @@ PLANS = {
         conn=4000,              # full handshakes per measurement
         resume=(1000, 3),       # devices, reconnections each (resumed)
         pub_conns=8, pub_s=5,   # publishers, seconds per payload size
+        fleet=(1000, 20000, 5), # devices, msg/s in all, seconds measured
         lat_pairs=8, lat_s=4, lat_runs=3,   # pairs, seconds per run, runs
         idle=8000, idle_s=2,    # idle connections held, seconds held
         max_idle=9990,          # mqgate: connections tried in one process
@@ -35,7 +36,7 @@ PLANS = {
         keys=("ecdsa",),
         systems=("mosquitto", "haproxy", "nginx", "mqgate", "mqgate-reg"),
         pool=1000, conn=1000, resume=(300, 3),
-        pub_conns=4, pub_s=2, lat_pairs=4, lat_s=2, lat_runs=1,
+        pub_conns=4, pub_s=2, fleet=(300, 10000, 2), lat_pairs=4, lat_s=2, lat_runs=1,
         idle=2000, idle_s=1, max_idle=0,
         revoke_devices=200, revokes=100,
         bssl_rsa=False,
@@ -69,6 +70,11 @@ METRICS += [
     ("pub1k_rate", "QoS 0 publish, 1 KiB payload", "msg/s", "higher"),
     ("pub1k_mbps", "  payload throughput, 1 KiB", "MB/s", "higher"),
     ("pub1k_cpu", "  server CPU per message, 1 KiB", "ns", "lower"),
+    ("fleet_cpu", "QoS 0 publish from a fleet, 64 B: server CPU per message", "ns", "lower"),
+    ("fleet_cap", "  forwarding capacity per core at that load (1 s / CPU per message)",
+     "msg/s", "higher"),
+    ("fleet_rate", "  delivered rate (every system should carry the offered one)", "msg/s",
+     "higher"),
     ("lat_p50", "publish-to-delivery latency p50", "µs", "lower"),
     ("lat_p90", "publish-to-delivery latency p90", "µs", "lower"),
     ("lat_p99", "publish-to-delivery latency p99", "µs", "lower"),
