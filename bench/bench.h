@@ -79,6 +79,7 @@ typedef struct {
   const char *client_id_prefix;
   int empty_id;                   /* send an empty client ID */
   int qos;                        /* 0 or 1 */
+  int cork;                       /* flood: TCP_CORK around each burst */
   uint16_t keepalive;             /* CONNECT keep alive, seconds */
   long pid;                       /* idle: the process whose RSS is read */
   const char *topic;              /* topic prefix */

@@ -16,10 +16,13 @@
  * sub/latency carry the send time (monotonic ns) and a sequence number in
  * their first 16 bytes. */
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "bench.h"
 
@@ -109,14 +112,20 @@ static int publish_one(mqb_run *run, mqb_conn *c) {
 /* fill keeps a flooding publisher busy: up to its queue limit or window,
  * at most 256 messages per call so that one connection does not hold the
  * loop. The socket's own send queue is bounded too: autotuned up to
- * megabytes, it would otherwise count as "sent" what has not left. */
+ * megabytes, it would otherwise count as "sent" what has not left. With
+ * --cork the burst leaves in full segments: one record per message still,
+ * but not one packet (and one wake-up of the target) per message. */
 static void fill(mqb_run *run, mqb_conn *c) {
-  int queued = 0;
+  int queued = 0, on = 1, off = 0;
   if (run->o->qos == 0 && ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > KERNEL_LIMIT)
     return;
+  if (run->o->cork)
+    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
   for (int i = 0; i < 256 && c->state == MQB_ST_READY; i++)
     if (publish_one(run, c) != 0)
-      return;
+      return; /* closed: nothing left to send */
+  if (run->o->cork)
+    setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 }
 
 static int flooding(const mqb_run *run) {

@@ -124,6 +124,18 @@ try:
               "pub --qos 0 --total-rate 200: ~200 messages, no errors (%d, %s)"
               % (out["ok"], out["errors"]))
 
+    # A corked flood: bursts leave in full segments, every message still its
+    # own record; a corked rate makes no sense and is refused.
+    rc, out, _ = bench("pub", gate.port, "--connections", 2, "--qos", 0, "--msg-rate", 0,
+                       "--total-rate", 0, "--cork", "--duration", 1, *ids)
+    if check(out is not None, "pub flood --cork: JSON"):
+        check(rc == 0 and out["errors"] == {} and out["ok"] > 1000,
+              "pub flood --cork: %d messages, no errors (%s)" % (out["ok"], out["errors"]))
+    rc, out, err = bench("pub", gate.port, "--connections", 2, "--msg-rate", 10, "--cork",
+                         *ids)
+    check(rc == 2 and "--cork applies to a pub flood" in err,
+          "--cork with a rate: usage error, exit 2 (%d)" % rc)
+
     # sub: 10 subscribers, one publisher at 20 msg/s: every message 10 times.
     rc, out, _ = bench("sub", gate.port, "--subscribers", 10, "--msg-rate", 20,
                        "--duration", 1, *ids)
