@@ -145,9 +145,13 @@ class ReportMixin:
             "connection for proxies and CONNECT handling)." %
             ("{:,}".format(p["conn"]), p["resume"][0], p["resume"][1]))
         lines.append(
-            "- Publish: %d publishers flooding QoS 0 for %d s per payload size, no "
-            "subscriber (the broker drops them). Latency: %d publisher/subscriber pairs, "
-            "64 B, %s msg/s in all (half of the lowest 64 B publish peak above, each "
+            "- Publish: %d publishers flooding QoS 0 for %d s per run, no subscriber (the "
+            "broker drops them): 64 B with one send per message, as MQTT client libraries "
+            "write; then 64 B and 1 KiB in corked bursts (mqgate-bench --cork: up to 256 "
+            "messages, one TLS record each, leave in full TCP segments), where the load "
+            "tool spends about half as much per message and so loads the server more than "
+            "its own core (load tool and broker share it). Latency: %d publisher/subscriber pairs, "
+            "64 B, %s msg/s in all (half of the lowest 64 B publish peak above, one send per message; each "
             "message crossing the system twice: in, then out to its subscriber), %d "
             "run(s) of %d s, each percentile the median over the runs." % (
                 p["pub_conns"], p["pub_s"], p["lat_pairs"], fmt(self.lat_rate),

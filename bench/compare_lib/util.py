@@ -64,10 +64,13 @@ for _k, _K in (("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048")):
         ("res_rate_" + _k, "resumed-run connections per second, " + _K, "/s", "higher"),
     ]
 METRICS += [
-    ("pub64_rate", "QoS 0 publish, 64 B payload", "msg/s", "higher"),
+    ("pub64_rate", "QoS 0 publish, 64 B payload, a send per message", "msg/s", "higher"),
     ("pub64_cpu", "  server CPU per message, 64 B", "ns", "lower"),
     ("pub64_sat", "  saturated side (server CPU % / client CPU %)", "", None),
-    ("pub1k_rate", "QoS 0 publish, 1 KiB payload", "msg/s", "higher"),
+    ("pub64c_rate", "QoS 0 publish, 64 B payload, corked bursts", "msg/s", "higher"),
+    ("pub64c_cpu", "  server CPU per message, 64 B corked", "ns", "lower"),
+    ("pub64c_sat", "  saturated side (server CPU % / client CPU %), corked", "", None),
+    ("pub1k_rate", "QoS 0 publish, 1 KiB payload, corked bursts", "msg/s", "higher"),
     ("pub1k_mbps", "  payload throughput, 1 KiB", "MB/s", "higher"),
     ("pub1k_cpu", "  server CPU per message, 1 KiB", "ns", "lower"),
     ("fleet_cpu", "QoS 0 publish from a fleet, 64 B: server CPU per message", "ns", "lower"),
