@@ -7,7 +7,8 @@ import platform
 import subprocess
 
 from .systems import SERVERS
-from .util import CLIENT_CORE, LABELS, METRICS, PEERS, ROOT, SERVER_CORE, fmt, pkg_version
+from .util import (CLIENT_CORE, LABELS, METRICS, PEERS, ROOT, SERVER_CORE, STEAL_MAX, fmt,
+                   pkg_version)
 
 
 class ReportMixin:
@@ -153,9 +154,12 @@ class ReportMixin:
             "its own core (load tool and broker share it). Latency: %d publisher/subscriber pairs, "
             "64 B, %s msg/s in all (half of the lowest 64 B publish peak above, one send per message; each "
             "message crossing the system twice: in, then out to its subscriber), %d "
-            "run(s) of %d s, each percentile the median over the runs." % (
+            "run(s) of %d s taken in turn with the other systems, each percentile the "
+            "median over the runs during which the hypervisor took at most %.0f%% of "
+            "either core for other guests (steal; a run with more is taken again, at most "
+            "%d times, and counts only if no run was quiet)." % (
                 p["pub_conns"], p["pub_s"], p["lat_pairs"], fmt(self.lat_rate),
-                p["lat_runs"], p["lat_s"]))
+                p["lat_runs"], p["lat_s"], STEAL_MAX, p["lat_retries"]))
         lines.append(
             "- Fleet: %s devices, each its own certificate and connection, publishing 64 B "
             "QoS 0 at %s msg/s in all (paced); the server's CPU time over %d s of the run "
@@ -253,17 +257,18 @@ class ReportMixin:
         lines.append("")
         lines.append("Server CPU % of its core over the run, client (mqgate-bench) CPU % "
                      "of its core, each core's total busy %: on core 0 what is not the "
-                     "server is other work on the machine.")
+                     "server is other work on the machine; steal: the larger share of "
+                     "either core the hypervisor gave to other guests meanwhile.")
         lines.append("")
         lines.append("| system | run | s | server CPU % | client CPU % | core 0 / core 1 busy % "
-                     "| saturated | ok | errors |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+                     "| steal % | saturated | ok | errors |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for m in self.runs:
             b = m["bench"]
-            lines.append("| %s | %s | %.1f | %.0f | %.0f | %.0f / %.0f | %s | %s | %s |" % (
+            lines.append("| %s | %s | %.1f | %.0f | %.0f | %.0f / %.0f | %.0f | %s | %s | %s |" % (
                 LABELS.get(m["system"], m["system"]), m["what"], m["wall_s"],
                 m["server_cpu_pct"], m["client_cpu_pct"], m["core_busy_pct"].get(0, 0),
-                m["core_busy_pct"].get(1, 0), m["saturated"], m.get("units", b.get("ok")),
+                m["core_busy_pct"].get(1, 0), m["steal_pct"], m["saturated"], m.get("units", b.get("ok")),
                 json.dumps(b.get("errors") or {})))
         lines.append("")
         if self.notes:

@@ -18,7 +18,7 @@ from .report import ReportMixin
 from .revocation import RevocationMixin
 from .systems import MqgateRegistry
 from .util import (CLIENT_CORE, METRIC, PLANS, SERVER_CORE, BenchError, _die_with_parent,
-                   core_jiffies, cpu_seconds, cpu_user_sys, free_port, proc_tree)
+                   core_jiffies, core_load, cpu_seconds, cpu_user_sys, free_port, proc_tree)
 
 
 # --- the run -------------------------------------------------------------------
@@ -302,7 +302,7 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
         pids = sorted(set(pids) | set(srv.cpu_pids()))
         (u1, s1), a1, j1 = cpu_user_sys(pids), cpu_seconds(aux), core_jiffies()
         c0, c1 = u0 + s0, u1 + s1
-        busy = {c: 100.0 * (j1[c][0] - j0[c][0]) / max(1, j1[c][1] - j0[c][1]) for c in j1}
+        busy, steal = core_load(j0, j1)
         # elapsed_s: the whole run, as the client's CPU time; duration_s
         # may be the measured phase only.
         dur = doc.get("elapsed_s") or doc.get("duration_s") or wall
@@ -312,7 +312,8 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
              "wall_s": wall,
              "server_cpu_pct": 100.0 * (c1 - c0) / wall,
              "client_cpu_pct": 100.0 * (doc.get("client_cpu_s") or 0) / dur,
-             "core_busy_pct": busy, "bench": doc}
+             "core_busy_pct": busy, "steal_pct": max(steal.values(), default=0.0),
+             "bench": doc}
         m["saturated"] = self.saturated(m)
         self.runs.append(m)
         self.note_errors("%s %s" % (srv.name, what), doc)
@@ -350,13 +351,14 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
                              % (scenario, len(marks), skip + window + 1))
         (t0, n0, (u0, s0), k0, j0), (t1, n1, (u1, s1), k1, j1) = marks[skip], marks[-1]
         wall = t1 - t0
-        busy = {c: 100.0 * (j1[c][0] - j0[c][0]) / max(1, j1[c][1] - j0[c][1]) for c in j1}
+        busy, steal = core_load(j0, j1)
         m = {"system": srv.name, "what": what, "key": srv.key, "scenario": scenario,
              "args": list(args), "server_cpu_s": (u1 + s1) - (u0 + s0),
              "server_sys_s": s1 - s0, "aux_cpu_s": 0.0, "wall_s": wall,
              "server_cpu_pct": 100.0 * ((u1 + s1) - (u0 + s0)) / wall,
              "client_cpu_pct": 100.0 * (k1 - k0) / wall,
-             "core_busy_pct": busy, "bench": doc, "units": n1 - n0}
+             "core_busy_pct": busy, "steal_pct": max(steal.values(), default=0.0),
+             "bench": doc, "units": n1 - n0}
         m["saturated"] = self.saturated(m)
         self.runs.append(m)
         self.note_errors("%s %s" % (srv.name, what), doc)
