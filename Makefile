@@ -5,7 +5,7 @@ SANITIZE ?=
 JOBS     ?= $(shell nproc)
 CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
 
-.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick
+.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick profile
 
 all: build
 
@@ -65,6 +65,10 @@ bench: build
 bench-quick: build
 	@scripts/bench-deps.sh
 	@bench/compare --quick --build $(BUILD)
+
+# Where mqgate's CPU goes per handshake and per forwarded message (perf).
+profile: build
+	@bench/profile --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
