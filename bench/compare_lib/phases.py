@@ -219,16 +219,37 @@ class PhasesMixin:
             self.record(srv.name, "max_idle", held, tried=n,
                         errors=d.get("errors"), nofile=self.nofile)
 
-    def with_server(self, name, key, fn):
-        srv = SERVERS[name](self)
-        try:
-            self.say("%s (%s): starting" % (LABELS[name], key))
-            srv.start(key)
-            fn(srv)
-        except BenchError as e:
-            self.note("%s (%s): %s" % (name, key, e))
-        finally:
-            srv.stop()
+    def with_server(self, name, key, fn, retries=0):
+        """Runs |fn| against a fresh |name| server. With |retries|, when the
+        hypervisor took more than STEAL_MAX % of a core during one of its
+        runs, the whole block is taken again on a fresh process (a second
+        pass on the same one would find warm caches), while the budget
+        allows, and the rows of the quietest attempt are the ones kept."""
+        attempts = []
+        for attempt in range(1 + retries):
+            r0, m0, t0 = len(self.rows), len(self.runs), time.monotonic()
+            srv = SERVERS[name](self)
+            try:
+                self.say("%s (%s): starting%s" % (LABELS[name], key,
+                                                  " again" if attempt else ""))
+                srv.start(key)
+                fn(srv)
+            except BenchError as e:
+                self.note("%s (%s): %s" % (name, key, e))
+            finally:
+                srv.stop()
+            runs = self.runs[m0:]
+            steal = max((m["steal_pct"] for m in runs), default=0.0)
+            attempts.append((steal, self.rows[r0:], runs))
+            del self.rows[r0:]
+            if steal <= STEAL_MAX or self.left() < 4 * (time.monotonic() - t0) + 240:
+                break
+        best = min(attempts, key=lambda a: a[0])
+        self.rows += best[1]
+        if len(attempts) > 1:
+            for _, _, runs in attempts:
+                for m in runs:
+                    m["what"] += "" if runs is best[2] else " (not counted: steal)"
 
     def main_phases(self):
         p = self.plan
@@ -244,7 +265,7 @@ class PhasesMixin:
                     if key == "ecdsa":
                         self.publish(srv)
                         self.fleet(srv)
-                self.with_server(name, key, phase_a)
+                self.with_server(name, key, phase_a, retries=p["retries"])
 
         # Latency at one offered load for every system: half of the lowest
         # 64 B peak measured above, counting that a message of the latency
@@ -260,7 +281,8 @@ class PhasesMixin:
                 break
 
             # A fresh process: the idle connections are what it grows by.
-            self.with_server(name, "ecdsa", lambda srv: self.idle(srv, p["idle"]))
+            self.with_server(name, "ecdsa", lambda srv: self.idle(srv, p["idle"]),
+                             retries=p["retries"])
         # The latency runs go round the systems in turn, so that a slow
         # moment of the machine does not land on one system's runs only.
         # A run during which the machine's other guests took the CPU is

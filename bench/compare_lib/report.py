@@ -138,6 +138,13 @@ class ReportMixin:
             "- Server pinned to core %d; mqgate-bench, the backend broker, Redis and this "
             "script to core %d." % (SERVER_CORE, CLIENT_CORE))
         lines.append(
+            "- The machine is a shared virtual machine: each run's steal (the share of a core "
+            "the hypervisor gave to other guests) is in the Runs table. %s" % (
+                "A system's block of runs (handshakes and publish; idle) with more than "
+                "%.0f%% steal in one of them is taken again on a fresh process while the "
+                "budget allows, and the quieter attempt counts." % STEAL_MAX
+                if p["retries"] else "The quick run takes nothing again."))
+        lines.append(
             "- Handshakes: %s connections per run (conn: TCP, mTLS, MQTT CONNECT/CONNACK, "
             "close), concurrency 64; resumed: %d devices x %d reconnections with "
             "--resume, the cost of each device's first (full) handshake taken out. "
