@@ -301,19 +301,23 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
         # A process born during the run (none expected) counts whole.
         pids = sorted(set(pids) | set(srv.cpu_pids()))
         (u1, s1), a1, j1 = cpu_user_sys(pids), cpu_seconds(aux), core_jiffies()
-        c0, c1 = u0 + s0, u1 + s1
-        busy, steal = core_load(j0, j1)
         # elapsed_s: the whole run, as the client's CPU time; duration_s
         # may be the measured phase only.
         dur = doc.get("elapsed_s") or doc.get("duration_s") or wall
+        return self.run_record(srv, what, scenario, args, doc, wall, (u1 + s1) - (u0 + s0),
+                               s1 - s0, 100.0 * (doc.get("client_cpu_s") or 0) / dur, j0, j1,
+                               aux_cpu_s=a1 - a0)
+
+    def run_record(self, srv, what, scenario, args, doc, wall, cpu_s, sys_s, client_pct,
+                   j0, j1, **extra):
+        """The record of one measured run (the Runs table), kept in runs."""
+        busy, steal = core_load(j0, j1)
         m = {"system": srv.name, "what": what, "key": srv.key, "scenario": scenario,
-             "args": list(args), "server_cpu_s": c1 - c0, "server_sys_s": s1 - s0,
-             "aux_cpu_s": a1 - a0,
-             "wall_s": wall,
-             "server_cpu_pct": 100.0 * (c1 - c0) / wall,
-             "client_cpu_pct": 100.0 * (doc.get("client_cpu_s") or 0) / dur,
-             "core_busy_pct": busy, "steal_pct": max(steal.values(), default=0.0),
-             "bench": doc}
+             "args": list(args), "server_cpu_s": cpu_s, "server_sys_s": sys_s,
+             "aux_cpu_s": 0.0, "wall_s": wall, "server_cpu_pct": 100.0 * cpu_s / wall,
+             "client_cpu_pct": client_pct, "core_busy_pct": busy,
+             "steal_pct": max(steal.values(), default=0.0), "bench": doc}
+        m.update(extra)
         m["saturated"] = self.saturated(m)
         self.runs.append(m)
         self.note_errors("%s %s" % (srv.name, what), doc)
@@ -351,18 +355,8 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
                              % (scenario, len(marks), skip + window + 1))
         (t0, n0, (u0, s0), k0, j0), (t1, n1, (u1, s1), k1, j1) = marks[skip], marks[-1]
         wall = t1 - t0
-        busy, steal = core_load(j0, j1)
-        m = {"system": srv.name, "what": what, "key": srv.key, "scenario": scenario,
-             "args": list(args), "server_cpu_s": (u1 + s1) - (u0 + s0),
-             "server_sys_s": s1 - s0, "aux_cpu_s": 0.0, "wall_s": wall,
-             "server_cpu_pct": 100.0 * ((u1 + s1) - (u0 + s0)) / wall,
-             "client_cpu_pct": 100.0 * (k1 - k0) / wall,
-             "core_busy_pct": busy, "steal_pct": max(steal.values(), default=0.0),
-             "bench": doc, "units": n1 - n0}
-        m["saturated"] = self.saturated(m)
-        self.runs.append(m)
-        self.note_errors("%s %s" % (srv.name, what), doc)
-        return m
+        return self.run_record(srv, what, scenario, args, doc, wall, (u1 + s1) - (u0 + s0),
+                               s1 - s0, 100.0 * (k1 - k0) / wall, j0, j1, units=n1 - n0)
 
     @staticmethod
     def saturated(m):
