@@ -144,6 +144,11 @@ typedef struct {
   _Atomic int strict_ids_default; /* --client-id-mode strict */
   _Atomic int strict_ids;    /* in force now */
   _Atomic uint16_t tls_min_default, tls_max_default;
+  /* Readiness (mqg_server_on_ready): workers not ready yet, and whom the
+   * last one tells. */
+  _Atomic unsigned unready;
+  void (*ready_cb)(void *arg);
+  void *ready_arg;
 } mqg_proxy_opts;
 
 struct mqg_worker {
@@ -160,6 +165,7 @@ struct mqg_worker {
   mqg_proxy_opts *opts;    /* shared, borrowed */
   mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
+  int ready;               /* reported ready (server__worker_ready) */
   uint8_t *rbuf;           /* read buffer shared by this worker's callbacks */
   size_t rbuf_cap;
   uint8_t *rxbuf;          /* the device sockets' read-ahead scratch */
@@ -182,6 +188,9 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
 /* server.c */
 void server__conn_gone(mqg_worker *w);
 mqg_tls *server__tls(mqg_proxy_opts *o);
+/* server__worker_ready: |w| can serve (registry mode: its Redis link
+ * answered and the registered CAs were read). Only the first call counts. */
+void server__worker_ready(mqg_worker *w);
 
 /* regcheck.c */
 enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert);

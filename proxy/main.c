@@ -3,7 +3,9 @@
  * The main thread only waits for signals (and serves metrics): SIGHUP
  * re-reads the options and reloads certificates, CA bundle, limits, TLS
  * window and log level for new connections; SIGINT and SIGTERM drain and
- * stop. */
+ * stop. It also reports to the service manager (notify.h): READY=1 once
+ * every worker can serve, RELOADING=1 / READY=1 around a SIGHUP reload,
+ * STOPPING=1 when the drain starts. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "server.h"
 #include "tlsctx.h"
 
@@ -22,6 +25,9 @@ struct daemon {
   mqg_tls *tls;
   mqg_server *server;
   uv_signal_t hup, term, intr;
+  uv_async_t ready;  /* sent by the last worker to become ready */
+  int is_ready;      /* READY=1 was sent */
+  char status[320];  /* STATUS= once ready */
 };
 
 static void apply_log_level(const mqg_config *cfg) {
@@ -36,6 +42,11 @@ static void on_hup(uv_signal_t *h, int signum) {
   mqg_config cfg;
   char err[512];
   mqg_tls *t = NULL;
+  int taken = 0;
+  /* Before the first READY=1 a reload is not announced: RELOADING=1 then
+   * READY=1 would tell the service manager we are ready when we are not. */
+  if (d->is_ready)
+    mqg_notify_reloading();
   /* All or nothing: a file that does not parse, or certificates that do
    * not load, leave every running setting as it was. */
   if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0 ||
@@ -45,11 +56,28 @@ static void on_hup(uv_signal_t *h, int signum) {
     mqg_server_set_tls(d->server, t);
     mqg_server_reload(d->server, &cfg);
     apply_log_level(&cfg);
+    taken = 1;
     mqg_log(MQG_LOG_INFO, "reloaded: certificates, limits; TLS window %s..%s for new "
             "handshakes", mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
   }
   mqg_tls_free(t);
   mqg_config_cleanup(&cfg);
+  if (d->is_ready)
+    mqg_notify_ready(!taken ? "reload refused, running with the previous settings"
+                               : d->status);
+}
+
+/* Runs on the thread that made the server ready (in registry mode a
+ * worker's): only wakes the main loop. */
+static void ready_from_worker(void *arg) { uv_async_send(arg); }
+
+static void on_ready(uv_async_t *a) {
+  struct daemon *d = a->data;
+  if (d->is_ready)
+    return;
+  d->is_ready = 1;
+  mqg_log(MQG_LOG_INFO, "serving: every worker is ready (%s)", d->status);
+  mqg_notify_ready(d->status);
 }
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -59,6 +87,7 @@ static void close_handle(uv_handle_t *h, void *arg) {
 
 static void on_stop(uv_signal_t *h, int signum) {
   mqg_log(MQG_LOG_INFO, "signal %d: stopping", signum);
+  mqg_notify_stopping();
   /* The metrics listener and its requests in flight (with their own close
    * callbacks), then the signal handles: the main loop then returns. */
   mqg_metrics_close();
@@ -125,6 +154,16 @@ int main(int argc, char **argv) {
   uv_signal_start(&d.hup, on_hup, SIGHUP);
   uv_signal_start(&d.term, on_stop, SIGTERM);
   uv_signal_start(&d.intr, on_stop, SIGINT);
+  /* on_stop's uv_walk closes |ready| with the rest; a worker may still send
+   * on it until mqg_server_stop has joined them, which is harmless: the
+   * loop is closed only after that. */
+  uv_async_init(loop, &d.ready, on_ready);
+  d.ready.data = &d;
+  snprintf(d.status, sizeof(d.status), "serving %s -> %s, auth %s", cfg.listen, cfg.backend,
+           cfg.auth);
+  mqg_server_on_ready(server, ready_from_worker, &d.ready);
+  if (strcmp(cfg.auth, "registry") == 0)
+    mqg_notify_status("listening; waiting for the registry's Redis to answer");
 
   rc = mqg_server_start(server);
   if (rc != 0) {

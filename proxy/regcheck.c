@@ -246,6 +246,10 @@ static void on_cas(void *arg, const char *pem, size_t len) {
   mqg_worker *w = arg;
   char err[256];
   mqg_mtls_verifier *v = NULL;
+  /* Redis answered the first full round (link, library, subscription,
+   * CAs): from now on this worker decides handshakes instead of refusing
+   * them as registry_unavailable. */
+  server__worker_ready(w);
   if (len > 0) {
     v = mqg_mtls_verifier_new_pem(pem, len, "the registry's CAs", err, sizeof(err));
     if (v == NULL) {

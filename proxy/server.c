@@ -117,6 +117,20 @@ void mqg_server_set_tls(mqg_server *s, mqg_tls *tls) {
   mqg_tls_free(old);
 }
 
+void server__worker_ready(mqg_worker *w) {
+  mqg_proxy_opts *o = w->opts;
+  if (w->ready)
+    return;
+  w->ready = 1;
+  if (atomic_fetch_sub(&o->unready, 1) == 1 && o->ready_cb != NULL)
+    o->ready_cb(o->ready_arg);
+}
+
+void mqg_server_on_ready(mqg_server *s, void (*cb)(void *arg), void *arg) {
+  s->opts.ready_cb = cb;
+  s->opts.ready_arg = arg;
+}
+
 void server__conn_gone(mqg_worker *w) {
   if (w->drain_phase > 0 && w->conns == NULL)
     worker_close(w);
@@ -269,12 +283,19 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
 }
 
 int mqg_server_start(mqg_server *s) {
+  /* Every worker reports once: in registry mode from its own thread when
+   * Redis has answered; in mtls mode nothing else is awaited (the
+   * listening sockets are bound and queue connections already). */
+  atomic_store(&s->opts.unready, s->nworkers);
   for (unsigned i = 0; i < s->nworkers; i++) {
     int rc = uv_thread_create(&s->workers[i].thread, worker_main, &s->workers[i]);
     if (rc != 0)
       return rc;
     s->started = (int)i + 1;
   }
+  if (!s->opts.registry)
+    for (unsigned i = 0; i < s->nworkers; i++)
+      server__worker_ready(&s->workers[i]);
   return 0;
 }
 

@@ -30,6 +30,18 @@ void mqg_server_set_tls(mqg_server *s, mqg_tls *tls);
  * workers. */
 void mqg_server_reload(mqg_server *s, const mqg_config *cfg);
 
+/* mqg_server_on_ready arranges for |cb|(|arg|) to be called once, when
+ * every worker is ready to serve: its listening socket is bound (done by
+ * mqg_server_new) and, in auth mode registry, its link to Redis has
+ * answered (connected, function library loaded, events subscribed, the
+ * registered CAs read). In auth mode mtls that is when mqg_server_start
+ * has started the workers, and |cb| runs on the caller's thread inside it;
+ * in registry mode it runs on the thread of the worker that was ready
+ * last, so it must only do thread-safe things (uv_async_send). Redis
+ * going away and coming back later does not call it again. Call it before
+ * mqg_server_start. */
+void mqg_server_on_ready(mqg_server *s, void (*cb)(void *arg), void *arg);
+
 /* mqg_server_start starts the worker threads. Returns 0 or a negative errno. */
 int mqg_server_start(mqg_server *s);
 
