@@ -5,7 +5,7 @@ SANITIZE ?=
 JOBS     ?= $(shell nproc)
 CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
 
-.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick profile
+.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick profile install package
 
 all: build
 
@@ -19,6 +19,18 @@ boringssl:
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# mqgate on a server (packaging/): the binaries, /etc/mqgate/mqgate.ini
+# (PREFIX/etc/mqgate unless PREFIX is /usr), the systemd unit, the docs;
+# DESTDIR=/tmp/stage stages them. `make package` builds the Debian
+# package $(BUILD)/mqgate_<version>-1_<arch>.deb (CPack).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+package: build
+	@cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/mqgate_*.deb
 
 # The whole suite: unit tests and integration tests against real servers,
 # then every fuzzer for MQG_FUZZ_SECONDS (default 30) each.
