@@ -77,10 +77,19 @@ ROOT = wd.file("root")
 ns = NotifySocket()
 
 
+# Commands run in the chroot see a /proc, as on any running system (the
+# private BoringSSL is found through $ORIGIN, which glibc reads from
+# /proc/self/exe); it is mounted in a mount namespace of the command's own,
+# which goes away with it.
+IN_NS = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c"]
+MOUNT_PROC = 'mount -t proc proc "$0/proc" && exec '
+
+
 def inroot(*cmd, timeout=300):
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
            "LC_ALL": "C"}
-    return run(["chroot", ROOT] + list(cmd), timeout=timeout, env=env)
+    return run(IN_NS + [MOUNT_PROC + 'chroot "$0" "$@"', ROOT] + list(cmd), timeout=timeout,
+               env=env)
 
 
 def snapshot():
@@ -312,15 +321,13 @@ try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
     trace = wd.file("strace.txt")
-    inner = ("mount -t proc proc \"$0/proc\" && exec chroot --userspec=%d:%d \"$0\" env -i %s %s"
-             % (uid, gid, " ".join("%s='%s'" % kv for kv in sorted(env.items())),
-                " ".join(exec_start)))
+    inner = MOUNT_PROC + ('chroot --userspec=%d:%d "$0" env -i %s %s' % (
+        uid, gid, " ".join("%s='%s'" % kv for kv in sorted(env.items())),
+        " ".join(exec_start)))
     log = open(wd.file("mqgate.log"), "w")
-    # unshare: /proc is mounted for mqgate only, in a mount namespace of its
-    # own that goes away with it; sh and chroot exec, so the traced process
-    # becomes mqgate itself (the unit's main process).
-    tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, "--", "unshare", "--mount",
-                               "--propagation", "private", "--", "sh", "-c", inner, ROOT],
+    # sh and chroot exec, so the traced process becomes mqgate itself (the
+    # unit's main process).
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, "--"] + IN_NS + [inner, ROOT],
                               stdout=log, stderr=subprocess.STDOUT, preexec_fn=as_the_unit)
     ready = ns.wait_for("READY", 30)
     check(ready is not None, "READY=1 through NOTIFY_SOCKET (registry mode: after Redis "
