@@ -8,6 +8,7 @@
  * STOPPING=1 when the drain starts. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
@@ -164,6 +165,9 @@ int main(int argc, char **argv) {
   mqg_server_on_ready(server, ready_from_worker, &d.ready);
   if (strcmp(cfg.auth, "registry") == 0)
     mqg_notify_status("listening; waiting for the registry's Redis to answer");
+  if (!mqg_notify_available() && getenv("NOTIFY_SOCKET") != NULL)
+    mqg_log(MQG_LOG_WARN, "NOTIFY_SOCKET is set but this mqgate was built without libsystemd: "
+            "a Type=notify unit will wait for READY=1 in vain");
 
   rc = mqg_server_start(server);
   if (rc != 0) {
