@@ -113,9 +113,9 @@ static int serial_to_hex(const ASN1_INTEGER *serial, char *out) {
   return 0;
 }
 
-/* time_to_unix converts |t| to Unix seconds. This BoringSSL has no
- * ASN1_TIME_to_posix, so the difference to the epoch is taken instead. */
-static int time_to_unix(const ASN1_TIME *t, int64_t *out) {
+/* This BoringSSL has no ASN1_TIME_to_posix, so the difference to the epoch
+ * is taken instead. */
+int mqg_certinfo_time_to_unix(const ASN1_TIME *t, int64_t *out) {
   ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
   if (epoch == NULL)
     return -ENOMEM;
@@ -161,8 +161,8 @@ int mqg_certinfo_from_x509(X509 *x, const uint8_t *der, size_t len, mqg_certinfo
       (rc = copy_last_entry(X509_get_issuer_name(x), NID_commonName,
                             out->issuer_cn)) < 0 ||
       (rc = serial_to_hex(X509_get0_serialNumber(x), out->serial)) < 0 ||
-      (rc = time_to_unix(X509_get0_notBefore(x), &out->not_before)) < 0 ||
-      (rc = time_to_unix(X509_get0_notAfter(x), &out->not_after)) < 0)
+      (rc = mqg_certinfo_time_to_unix(X509_get0_notBefore(x), &out->not_before)) < 0 ||
+      (rc = mqg_certinfo_time_to_unix(X509_get0_notAfter(x), &out->not_after)) < 0)
     goto out;
 
   mqg_certinfo_fingerprint(der, len, out->sha256);

@@ -43,4 +43,8 @@ int mqg_certinfo_from_x509(X509 *x, const uint8_t *der, size_t len, mqg_certinfo
  * (32 bytes); cheap enough for every handshake. */
 void mqg_certinfo_fingerprint(const uint8_t *der, size_t len, uint8_t out[32]);
 
+/* mqg_certinfo_time_to_unix converts the X.509 Time |t| to Unix seconds in
+ * |*out|. Returns 0, -EINVAL for a malformed time or -ENOMEM. */
+int mqg_certinfo_time_to_unix(const ASN1_TIME *t, int64_t *out);
+
 #endif

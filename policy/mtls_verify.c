@@ -193,6 +193,10 @@ void mqg_mtls_verifier_free(mqg_mtls_verifier *v) {
   free(v);
 }
 
+const STACK_OF(X509) *mqg_mtls_verifier_get0_cas(const mqg_mtls_verifier *v) {
+  return v->anchors;
+}
+
 /* verify_cb lets validity-window errors pass so that chain building and
  * the other checks still run (see the top of the file); every other error
  * stops verification. The leaf's window is the one reported if several

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <openssl/base.h>
+#include <openssl/x509.h>
 
 #include "certinfo.h"
 #include "reason.h"
@@ -39,6 +40,11 @@ mqg_mtls_verifier *mqg_mtls_verifier_new_pem(const char *pem, size_t len,
 
 /* mqg_mtls_verifier_free releases |v|; NULL is ignored. */
 void mqg_mtls_verifier_free(mqg_mtls_verifier *v);
+
+/* mqg_mtls_verifier_get0_cas returns the certificates of |v|'s bundle, in
+ * file order (borrowed: they live as long as |v|; read-only, as other
+ * threads may be verifying with them). */
+const STACK_OF(X509) *mqg_mtls_verifier_get0_cas(const mqg_mtls_verifier *v);
 
 /* mqg_mtls_verify checks the chain |certs[0..n)| (leaf first, then any
  * intermediates the device sent, as DER CRYPTO_BUFFERs borrowed from the

@@ -38,7 +38,7 @@
   /* proxy/config.c */                                                      \
   X(config, config_reload_after_bad_group)                                  \
   X(config, config_file_spellings)                                          \
-  /* policy/certinfo.c, policy/mtls_verify.c, proxy/certgen.c */            \
+  /* policy/certinfo.c, policy/mtls_verify.c, policy/crl.c, proxy/certgen.c */ \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \
   X(certinfo, certinfo_serial_and_time)                                     \
@@ -56,6 +56,15 @@
   X(mtls_verify, mtls_verify_bundle_errors)                                 \
   X(mtls_verify, mtls_verify_threads)                                       \
   X(mtls_verify, mtls_verify_anchor_id)                                     \
+  X(crl, crl_good)                                                          \
+  X(crl, crl_intermediate)                                                  \
+  X(crl, crl_bad_signature)                                                 \
+  X(crl, crl_expired)                                                       \
+  X(crl, crl_truncated_and_corrupted)                                       \
+  X(crl, crl_garbage)                                                       \
+  X(crl, crl_refusals)                                                      \
+  X(crl, crl_chain_limits)                                                  \
+  X(crl, crl_large)                                                         \
   X(certgen, certgen_ca_and_leaf)                                           \
   X(certgen, certgen_rsa_server)                                            \
   X(certgen, certgen_bad_input)                                             \
