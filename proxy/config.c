@@ -16,7 +16,13 @@
 
 #include "log.h"
 
-enum opt_kind { KIND_STR, KIND_UINT, KIND_MS, KIND_SIZE, KIND_TLSVER };
+enum opt_kind { KIND_STR, KIND_UINT, KIND_MS, KIND_SIZE, KIND_TLSVER, KIND_LIST };
+
+/* Where a value comes from, in order of precedence (a LIST keeps the items
+ * of one source only). */
+enum opt_src { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
+
+#define LIST_MAX 64 /* items of one LIST option */
 
 struct opt {
   const char *name;    /* field name, '_' separated */
@@ -127,9 +133,54 @@ const char *mqg_config_tls_name(uint16_t version) {
   return "?";
 }
 
-/* Sets one option from text; |origin| names where it came from for errors. */
+static void list_clear(mqg_strlist *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+/* list_add adds the comma-separated items of |value| to |l|, after
+ * emptying it if its items came from another source. A value of spaces
+ * only empties it. Returns 0 or -EINVAL (an empty item, too many, or no
+ * memory), |l| then holding what it had before the bad item. */
+static int list_add(mqg_strlist *l, const char *value, enum opt_src src) {
+  if ((enum opt_src)l->src != src) {
+    list_clear(l);
+    l->src = (int)src;
+  }
+  if (value[strspn(value, " \t")] == '\0') {
+    list_clear(l);
+    return 0;
+  }
+  for (const char *p = value;;) {
+    size_t len = strcspn(p, ",");
+    const char *item = p;
+    while (len > 0 && isspace((unsigned char)item[0]))
+      item++, len--;
+    while (len > 0 && isspace((unsigned char)item[len - 1]))
+      len--;
+    if (len == 0 || l->n == LIST_MAX)
+      return -EINVAL;
+    char **grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
+    if (grown == NULL)
+      return -EINVAL;
+    l->v = grown;
+    if ((l->v[l->n] = strndup(item, len)) == NULL)
+      return -EINVAL;
+    l->n++;
+    p += strcspn(p, ",");
+    if (*p == '\0')
+      return 0;
+    p++;
+  }
+}
+
+/* Sets one option from text; |origin| names where it came from for errors,
+ * |src| ranks it. */
 static int opt_set(mqg_config *cfg, const struct opt *o, const char *value,
-                   const char *origin, char *err, size_t errlen) {
+                   const char *origin, enum opt_src src, char *err, size_t errlen) {
   void *field = (char *)cfg + o->offset;
   uint64_t u;
   const char *rest;
@@ -163,6 +214,10 @@ static int opt_set(mqg_config *cfg, const struct opt *o, const char *value,
         }
       }
       goto bad;
+    case KIND_LIST:
+      if (list_add((mqg_strlist *)field, value, src) != 0)
+        goto bad;
+      return 0;
   }
 bad:;
   char flag[64];
@@ -196,7 +251,7 @@ static int on_ini_line(void *user, const char *section, const char *name,
     ctx->failed = 1;
     return 0;
   }
-  if (opt_set(ctx->cfg, o, value, ctx->path, ctx->err, ctx->errlen) != 0) {
+  if (opt_set(ctx->cfg, o, value, ctx->path, SRC_FILE, ctx->err, ctx->errlen) != 0) {
     ctx->failed = 1;
     return 0;
   }
@@ -209,9 +264,12 @@ static void print_help(const char *prog) {
          "certificate and forwards plaintext MQTT to a broker.\n\n"
          "Every option can also be set as an environment variable MQGATE_NAME\n"
          "or as a key in the --config file; flags win over the environment,\n"
-         "which wins over the file. SIGHUP re-reads the options and reloads the\n"
-         "server certificate and key, the CA bundle, the limits, the TLS window\n"
-         "and the log level (for new connections; live sessions stay).\n\n",
+         "which wins over the file. A repeatable option takes several values:\n"
+         "repeat the flag or the file key, or separate values with commas.\n"
+         "SIGHUP re-reads the options and reloads the server certificate and\n"
+         "key, the CA bundle, the CRLs, the limits, the TLS window and the log\n"
+         "level (for new connections; live sessions stay, except those a new CRL\n"
+         "revokes). --crl files are also re-read when they change on disk.\n\n",
          prog);
   for (size_t i = 0; i < NOPTS; i++) {
     char flag[64], env[64], left[96];
@@ -298,6 +356,15 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "auth mode mtls needs --client-ca FILE");
     return -EINVAL;
   }
+  if (cfg->crl.n > 0 && strcmp(cfg->auth, "mtls") != 0) {
+    snprintf(err, errlen, "--crl applies to auth mode mtls (in registry mode, revoke "
+             "with mqgatectl cert revoke)");
+    return -EINVAL;
+  }
+  if (strcmp(cfg->crl_expired, "allow") != 0 && strcmp(cfg->crl_expired, "deny") != 0) {
+    snprintf(err, errlen, "crl-expired \"%s\" is not allow or deny", cfg->crl_expired);
+    return -EINVAL;
+  }
   if (mqg_config_parse_addr(cfg->listen, &ss) != 0) {
     snprintf(err, errlen, "listen address \"%s\" is not HOST:PORT", cfg->listen);
     return -EINVAL;
@@ -360,7 +427,7 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
   err[0] = '\0';
 
   for (size_t i = 0; i < NOPTS; i++) {
-    if (opt_set(cfg, &opts[i], opts[i].def, "default", err, errlen) != 0)
+    if (opt_set(cfg, &opts[i], opts[i].def, "default", SRC_DEFAULT, err, errlen) != 0)
       return -EINVAL;
     opt_flag_name(&opts[i], names[i], sizeof(names[i]));
     longopts[i] = (struct option){names[i], required_argument, NULL, (int)i};
@@ -399,7 +466,7 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
     char env[64];
     opt_env_name(&opts[i], env, sizeof(env));
     const char *v = getenv(env);
-    if (v != NULL && opt_set(cfg, &opts[i], v, env, err, errlen) != 0)
+    if (v != NULL && opt_set(cfg, &opts[i], v, env, SRC_ENV, err, errlen) != 0)
       return -EINVAL;
   }
 
@@ -430,7 +497,7 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
                optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
       return -EINVAL;
     }
-    if (opt_set(cfg, &opts[c], optarg, "flag", err, errlen) != 0)
+    if (opt_set(cfg, &opts[c], optarg, "flag", SRC_FLAG, err, errlen) != 0)
       return -EINVAL;
   }
   if (optind < argc) {
@@ -441,8 +508,11 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
 }
 
 void mqg_config_cleanup(mqg_config *cfg) {
-  for (size_t i = 0; i < NOPTS; i++)
+  for (size_t i = 0; i < NOPTS; i++) {
     if (opts[i].kind == KIND_STR)
       free(*(char **)((char *)cfg + opts[i].offset));
+    else if (opts[i].kind == KIND_LIST)
+      list_clear((mqg_strlist *)((char *)cfg + opts[i].offset));
+  }
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -19,7 +19,14 @@
  *   UINT     unsigned integer
  *   MS       a duration: "250ms", "10s", "2m"; a bare number is seconds
  *   SIZE     bytes: "65536", "64k", "1m"
- *   TLSVER   "1.0", "1.1", "1.2" or "1.3" (held as TLS1_x_VERSION) */
+ *   TLSVER   "1.0", "1.1", "1.2" or "1.3" (held as TLS1_x_VERSION)
+ *   LIST     a list of text items (mqg_strlist): each occurrence of the
+ *            flag or file key adds its items, an occurrence may also hold
+ *            several separated by commas (the environment's only way);
+ *            spaces around an item are dropped, an empty item is an error.
+ *            A higher-precedence source replaces the whole list of a lower
+ *            one (two --crl flags replace the file's crl keys, they do not
+ *            add to them); an empty value empties the list. */
 #define MQG_OPTION_MAP(X)                                                     \
   X(config, STR, "", "FILE", "INI file of options (keys as the flag names)")  \
   X(listen, STR, "0.0.0.0:8883", "HOST:PORT",                                 \
@@ -33,6 +40,15 @@
   X(auth, STR, "mtls", "MODE",                                                \
     "mtls: any certificate of --client-ca; registry: the Redis registry")     \
   X(client_ca, STR, "", "FILE", "CA bundle client certificates chain to")     \
+  X(crl, LIST, "", "FILE",                                                    \
+    "(mtls) a CRL, PEM or DER, of a CA of --client-ca; repeatable or "       \
+    "comma-separated; re-read when it changes on disk")                      \
+  X(crl_expired, STR, "allow", "allow|deny",                                 \
+    "(mtls) certificates of a CA whose CRL is past its nextUpdate: allow "    \
+    "(with a warning and a metric) or deny")                                 \
+  X(crl_poll, MS, "60s", "DUR",                                               \
+    "also look for changed --crl files this often, for file systems without " \
+    "change events (NFS); 0 = never")                                        \
   X(redis, STR, "redis://127.0.0.1:6379/0", "URL",                            \
     "the registry's Redis (auth registry)")                                   \
   X(redis_sentinels, STR, "", "HOST:PORT,...",                                \
@@ -78,8 +94,17 @@
   X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")           \
   X(log_format, STR, "text", "FORMAT", "text or json (one object per line)")
 
+/* A LIST option's value: |n| strings (malloc'd); |src| is the source that
+ * set them (config.c's precedence rank). */
+typedef struct {
+  char **v;
+  size_t n;
+  int src;
+} mqg_strlist;
+
 typedef struct {
 #define MQG_OPTION_FIELD_STR char *
+#define MQG_OPTION_FIELD_LIST mqg_strlist
 #define MQG_OPTION_FIELD_UINT unsigned
 #define MQG_OPTION_FIELD_MS uint64_t
 #define MQG_OPTION_FIELD_SIZE size_t

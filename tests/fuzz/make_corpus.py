@@ -343,6 +343,10 @@ cache-ttl = 5m
         "sizes.ini": seed("client-ca=a\nmax-connect-size=15\n"
                           "write-queue-limit=1023\ncache-ttl=99999999999m\n"),
         "cert-no-key.ini": seed("client-ca=a\ncert=c.pem\n"),
+        "lists.ini": seed("client-ca=a\ncrl = a.crl\ncrl = b.crl, c.crl\n"
+                          "crl-expired = deny\ncrl-poll = 5s\n",
+                          "--crl", "x.crl", "--crl=y.crl,z.crl"),
+        "lists-bad.ini": seed("client-ca=a\ncrl = ,\n", "--crl=a,,b", "--crl="),
     }
 
 

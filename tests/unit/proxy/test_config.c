@@ -64,3 +64,67 @@ TEST_IMPL(config_file_spellings) {
   mqg_config_cleanup(&cfg);
   return 0;
 }
+
+/* A LIST option (--crl): repeated flags and file keys add up, commas split,
+ * a higher source replaces a lower one's list, an empty value empties it,
+ * an empty item is refused. */
+TEST_IMPL(config_lists) {
+  char path[] = "/tmp/mqg-config-list-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT(fd >= 0);
+  const char ini[] = "[mqgate]\nclient-ca = ca.pem\ncrl = f1.crl\ncrl = f2.crl , f3.crl\n";
+  ASSERT_EQ(write(fd, ini, sizeof(ini) - 1), (long long)sizeof(ini) - 1);
+  close(fd);
+  char a0[] = "mqgate", conf[] = "--config", f1[] = "--crl", v1[] = "a.crl",
+       f2[] = "--crl=b.crl,c.crl", empty[] = "--crl=", bad[] = "--crl=a,,b",
+       mode[] = "--crl-expired=never", reg[] = "--auth=registry";
+  mqg_config cfg;
+  char err[512];
+
+  char *file_only[] = {a0, conf, path, NULL};
+  unsetenv("MQGATE_CRL");
+  ASSERT_EQ(mqg_config_load(&cfg, 3, file_only, err, sizeof(err)), 0);
+  ASSERT_EQ(cfg.crl.n, 3);
+  ASSERT_STR_EQ(cfg.crl.v[0], "f1.crl");
+  ASSERT_STR_EQ(cfg.crl.v[1], "f2.crl");
+  ASSERT_STR_EQ(cfg.crl.v[2], "f3.crl");
+  ASSERT_STR_EQ(cfg.crl_expired, "allow");
+  mqg_config_cleanup(&cfg);
+
+  setenv("MQGATE_CRL", "e1.crl, e2.crl", 1);
+  ASSERT_EQ(mqg_config_load(&cfg, 3, file_only, err, sizeof(err)), 0);
+  ASSERT_EQ(cfg.crl.n, 2); /* the environment replaces the file's list */
+  ASSERT_STR_EQ(cfg.crl.v[1], "e2.crl");
+  mqg_config_cleanup(&cfg);
+
+  char *flags[] = {a0, conf, path, f1, v1, f2, NULL};
+  ASSERT_EQ(mqg_config_load(&cfg, 6, flags, err, sizeof(err)), 0);
+  ASSERT_EQ(cfg.crl.n, 3); /* flags replace both, and add up */
+  ASSERT_STR_EQ(cfg.crl.v[0], "a.crl");
+  ASSERT_STR_EQ(cfg.crl.v[1], "b.crl");
+  ASSERT_STR_EQ(cfg.crl.v[2], "c.crl");
+  mqg_config_cleanup(&cfg);
+  unsetenv("MQGATE_CRL");
+
+  char *emptied[] = {a0, conf, path, empty, NULL};
+  ASSERT_EQ(mqg_config_load(&cfg, 4, emptied, err, sizeof(err)), 0);
+  ASSERT_EQ(cfg.crl.n, 0);
+  mqg_config_cleanup(&cfg);
+
+  char *bad_item[] = {a0, conf, path, bad, NULL};
+  ASSERT_EQ(mqg_config_load(&cfg, 4, bad_item, err, sizeof(err)), -EINVAL);
+  ASSERT(strstr(err, "invalid value \"a,,b\" for crl") != NULL);
+  mqg_config_cleanup(&cfg);
+
+  char *bad_mode[] = {a0, conf, path, mode, NULL};
+  ASSERT_EQ(mqg_config_load(&cfg, 4, bad_mode, err, sizeof(err)), -EINVAL);
+  ASSERT(strstr(err, "crl-expired \"never\" is not allow or deny") != NULL);
+  mqg_config_cleanup(&cfg);
+
+  char *registry[] = {a0, conf, path, reg, NULL};
+  ASSERT_EQ(mqg_config_load(&cfg, 4, registry, err, sizeof(err)), -EINVAL);
+  ASSERT(strstr(err, "--crl applies to auth mode mtls") != NULL);
+  mqg_config_cleanup(&cfg);
+  unlink(path);
+  return 0;
+}
