@@ -48,6 +48,8 @@
     "certificate is not active")                                               \
   X(CERT_REVOKED, "cert_revoked", MQG_ALERT_CERTIFICATE_REVOKED, 0, 0,         \
     "certificate is revoked")                                                  \
+  X(CRL_EXPIRED, "crl_expired", MQG_ALERT_INTERNAL_ERROR, 0, 0,                \
+    "the issuing CA's CRL is past its nextUpdate (--crl-expired deny)")        \
   X(CERT_EXPIRED, "cert_expired", MQG_ALERT_CERTIFICATE_EXPIRED, 0, 0,         \
     "certificate has expired")                                                 \
   X(CERT_NOT_YET_VALID, "cert_not_yet_valid", MQG_ALERT_CERTIFICATE_EXPIRED,   \

@@ -159,6 +159,7 @@ struct mqg_worker {
   uv_poll_t accept_poll;
   uv_timer_t accept_retry; /* resumes accepting after EMFILE */
   uv_async_t wakeup;       /* stop requests from the main thread */
+  uv_async_t crl_recheck;  /* the CRLs in force changed (crls.c) */
   uv_timer_t drain;        /* the drain deadline, then the last linger */
   int drain_phase;         /* 0 accepting, 1 draining, 2 closing, 3 done */
   _Atomic int stopping;    /* set by the main thread, then |wakeup| */
@@ -197,6 +198,9 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
 void regcheck__cancel(mqg_conn *c);
 int regcheck__start(mqg_worker *w, char *err, size_t errlen);
 void regcheck__stop(mqg_worker *w);
+
+/* crls.c: cut this worker's sessions that the CRLs in force revoke. */
+void crls__recheck(mqg_worker *w);
 
 /* pump.c */
 void pump__start(mqg_conn *c);

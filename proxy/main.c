@@ -1,11 +1,11 @@
 /* main.c: the mqgate daemon: options, TLS context, workers, signals.
  *
- * The main thread only waits for signals (and serves metrics): SIGHUP
- * re-reads the options and reloads certificates, CA bundle, limits, TLS
- * window and log level for new connections; SIGINT and SIGTERM drain and
- * stop. It also reports to the service manager (notify.h): READY=1 once
- * every worker can serve, RELOADING=1 / READY=1 around a SIGHUP reload,
- * STOPPING=1 when the drain starts. */
+ * The main thread only waits for signals (and serves metrics, and watches
+ * the CRL files): SIGHUP re-reads the options and reloads certificates, CA
+ * bundle, CRLs, limits, TLS window and log level for new connections;
+ * SIGINT and SIGTERM drain and stop. It also reports to the service
+ * manager (notify.h): READY=1 once every worker can serve, RELOADING=1 /
+ * READY=1 around a SIGHUP reload, STOPPING=1 when the drain starts. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "crls.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -51,14 +52,15 @@ static void on_hup(uv_signal_t *h, int signum) {
   /* All or nothing: a file that does not parse, or certificates that do
    * not load, leave every running setting as it was. */
   if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0 ||
-      (t = mqg_tls_new(&cfg, err, sizeof(err))) == NULL) {
+      (t = mqg_tls_new(&cfg, err, sizeof(err))) == NULL ||
+      mqg_crls_configure(h->loop, &cfg, t, err, sizeof(err)) != 0) {
     mqg_log(MQG_LOG_ERROR, "reload refused, keeping the running settings: %s", err);
   } else {
     mqg_server_set_tls(d->server, t);
     mqg_server_reload(d->server, &cfg);
     apply_log_level(&cfg);
     taken = 1;
-    mqg_log(MQG_LOG_INFO, "reloaded: certificates, limits; TLS window %s..%s for new "
+    mqg_log(MQG_LOG_INFO, "reloaded: certificates, CRLs, limits; TLS window %s..%s for new "
             "handshakes", mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
   }
   mqg_tls_free(t);
@@ -92,6 +94,7 @@ static void on_stop(uv_signal_t *h, int signum) {
   /* The metrics listener and its requests in flight (with their own close
    * callbacks), then the signal handles: the main loop then returns. */
   mqg_metrics_close();
+  mqg_crls_close();
   uv_walk(h->loop, close_handle, NULL);
 }
 
@@ -112,8 +115,8 @@ int main(int argc, char **argv) {
   if (cfg.check_only) {
     /* Everything that can be checked without binding or connecting. */
     mqg_tls *t = mqg_tls_new(&cfg, err, sizeof(err));
-    rc = t == NULL ? 2 : 0;
-    if (t == NULL)
+    rc = t == NULL || mqg_crls_try(&cfg, t, err, sizeof(err)) != 0 ? 2 : 0;
+    if (rc != 0)
       fprintf(stderr, "mqgate: %s\n", err);
     else
       printf("mqgate: configuration OK (auth %s, TLS %s..%s, listen %s, backend %s)\n",
@@ -133,11 +136,13 @@ int main(int argc, char **argv) {
   mqg_config_parse_addr(cfg.backend, &backend);
   if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics, &backend)) != 0)
     snprintf(err, sizeof(err), "cannot serve metrics on %s: %s", cfg.metrics, uv_strerror(rc));
-  else if ((d.tls = mqg_tls_new(&cfg, err, sizeof(err))) != NULL)
+  else if ((d.tls = mqg_tls_new(&cfg, err, sizeof(err))) != NULL &&
+           mqg_crls_configure(loop, &cfg, d.tls, err, sizeof(err)) == 0)
     server = mqg_server_new(&cfg, d.tls, err, sizeof(err));
   if (server == NULL) {
     fprintf(stderr, "mqgate: %s\n", err);
     mqg_metrics_close();
+    mqg_crls_close();
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     mqg_tls_free(d.tls);
@@ -145,6 +150,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   d.server = server;
+  mqg_crls_set_server(server);
   mqg_log(MQG_LOG_INFO, "mqgate ready: auth=%s TLS window %s..%s", cfg.auth,
           mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
 

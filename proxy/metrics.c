@@ -15,6 +15,13 @@ mqg_metrics_t mqg_metrics;
 static size_t (*cache_size_fn)(void *);
 static void *cache_size_arg;
 static const double rtt_bounds[] = MQG_RTT_BUCKETS;
+static size_t (*extra_fn)(char *, size_t, void *);
+static void *extra_arg;
+
+void mqg_metrics_set_extra_fn(size_t (*fn)(char *buf, size_t cap, void *arg), void *arg) {
+  extra_fn = fn;
+  extra_arg = arg;
+}
 
 void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg) {
   cache_size_fn = fn;
@@ -102,6 +109,8 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
            (unsigned long long)count, (double)atomic_load(&mqg_metrics.rtt_sum_us) / 1e6,
            (unsigned long long)count);
   }
+  if (extra_fn != NULL)
+    len += extra_fn(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, extra_arg);
   return len;
 }
 

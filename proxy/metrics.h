@@ -24,11 +24,16 @@
     "sessions whose CONNECT went to the broker")                                 \
   X(rewrites, "mqgate_client_id_rewrites_total", "empty client IDs filled in")   \
   X(cuts, "mqgate_registry_cuts_total",                                          \
-    "live sessions ended by a registry change")                                  \
+    "live sessions ended by a registry change or a CRL")                         \
   X(cache_hits, "mqgate_registry_cache_hits_total", "registry answers from the cache") \
   X(cache_misses, "mqgate_registry_cache_misses_total", "registry lookups sent to Redis") \
   X(bytes_up, "mqgate_bytes_to_broker_total", "bytes forwarded device -> broker") \
-  X(bytes_down, "mqgate_bytes_to_device_total", "bytes forwarded broker -> device")
+  X(bytes_down, "mqgate_bytes_to_device_total", "bytes forwarded broker -> device") \
+  X(crl_reloads, "mqgate_crl_reloads_total", "CRL sets read and put in force")   \
+  X(crl_reload_failures, "mqgate_crl_reload_failures_total",                     \
+    "CRL sets refused (the CRLs in force stayed)")                               \
+  X(crl_expired_admissions, "mqgate_crl_expired_admissions_total",               \
+    "certificates admitted while their CA's CRL was past its nextUpdate")
 
 typedef struct {
 #define MQG_COUNTER_FIELD(f, name, help) _Atomic uint64_t f;
@@ -57,6 +62,12 @@ void mqg_metrics_rtt(uint64_t us);
 
 /* A gauge read when /metrics is served: the registry cache's size. */
 void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg);
+
+/* mqg_metrics_set_extra_fn registers one function that appends series to
+ * /metrics (NULL removes it): it writes Prometheus text into |buf| (|cap|
+ * bytes; |buf| may be NULL when |cap| is 0) and returns the length, or the
+ * length needed when |cap| was too small. Called on the metrics thread. */
+void mqg_metrics_set_extra_fn(size_t (*fn)(char *buf, size_t cap, void *arg), void *arg);
 
 /* The process's counters. */
 extern mqg_metrics_t mqg_metrics;

@@ -96,6 +96,7 @@ static void worker_close(mqg_worker *w) {
   w->drain_phase = 3;
   uv_close((uv_handle_t *)&w->accept_retry, NULL);
   uv_close((uv_handle_t *)&w->wakeup, NULL);
+  uv_close((uv_handle_t *)&w->crl_recheck, NULL);
   uv_close((uv_handle_t *)&w->drain, NULL);
   if (w->reg != NULL)
     regcheck__stop(w);
@@ -172,6 +173,17 @@ static void on_wakeup(uv_async_t *a) {
     worker_close(w);
   else
     uv_timer_start(&w->drain, on_drain_deadline, w->opts->drain_ms, 0);
+}
+
+static void on_crl_recheck(uv_async_t *a) {
+  mqg_worker *w = a->data;
+  if (w->drain_phase < 3)
+    crls__recheck(w);
+}
+
+void mqg_server_recheck_crls(mqg_server *s) {
+  for (unsigned i = 0; i < s->nworkers; i++)
+    uv_async_send(&s->workers[i].crl_recheck);
 }
 
 static void worker_main(void *arg) {
@@ -268,6 +280,8 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     uv_poll_init_socket(&w->loop, &w->accept_poll, w->lfd);
     uv_timer_init(&w->loop, &w->accept_retry);
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+    uv_async_init(&w->loop, &w->crl_recheck, on_crl_recheck);
+    w->crl_recheck.data = w;
     uv_timer_init(&w->loop, &w->drain);
     w->accept_poll.data = w->accept_retry.data = w->wakeup.data = w->drain.data = w;
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);

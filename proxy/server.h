@@ -42,6 +42,10 @@ void mqg_server_reload(mqg_server *s, const mqg_config *cfg);
  * mqg_server_start. */
 void mqg_server_on_ready(mqg_server *s, void (*cb)(void *arg), void *arg);
 
+/* mqg_server_recheck_crls has every worker check its live sessions against
+ * the CRLs in force (crls.h), on its own loop, soon. Any thread. */
+void mqg_server_recheck_crls(mqg_server *s);
+
 /* mqg_server_start starts the worker threads. Returns 0 or a negative errno. */
 int mqg_server_start(mqg_server *s);
 

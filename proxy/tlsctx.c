@@ -11,10 +11,12 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "cache.h"
 #include "certgen.h"
+#include "crls.h"
 #include "log.h"
 #include "mtls_verify.h"
 
@@ -28,10 +30,11 @@ struct mqg_tls {
   _Atomic int refs;
   SSL_CTX *ctx;
   mqg_mtls_verifier *verifier;
-  /* mtls mode: leaf fingerprints whose chain verified against |verifier|.
+  /* mtls mode: chains (chain_key) that verified against |verifier|.
    * Tied to that bundle: a new bundle comes with a new cache. Entries
    * expire after --cache-ttl, which also bounds how long an intermediate
-   * that expired since can go unnoticed. */
+   * that expired since can go unnoticed. CRLs are not cached: they are
+   * checked on every handshake, hit or miss (crls.h). */
   mqg_cache *verified;
 };
 
@@ -47,6 +50,29 @@ void mqg_tls_peer_cleanup(mqg_tls_peer *p) {
   memset(p, 0, sizeof(*p));
 }
 
+/* chain_key is the verified cache's key for the chain |chain| of |n|
+ * certificates: the leaf's fingerprint |leaf_fp| for a lone leaf, else the
+ * SHA-256 of every certificate sent, length-prefixed. A hit so means these
+ * very certificates were verified, intermediates included: the CRL check
+ * walks through them, and a device cannot leave out a revoked
+ * intermediate and still hit the entry its full chain made. */
+static void chain_key(const STACK_OF(CRYPTO_BUFFER) *chain, size_t n,
+                      const uint8_t leaf_fp[32], uint8_t out[32]) {
+  SHA256_CTX sha;
+  if (n == 1) {
+    memcpy(out, leaf_fp, 32);
+    return;
+  }
+  SHA256_Init(&sha);
+  for (size_t i = 0; i < n; i++) {
+    const CRYPTO_BUFFER *b = sk_CRYPTO_BUFFER_value(chain, i);
+    uint64_t len = CRYPTO_BUFFER_len(b);
+    SHA256_Update(&sha, &len, sizeof(len));
+    SHA256_Update(&sha, CRYPTO_BUFFER_data(b), CRYPTO_BUFFER_len(b));
+  }
+  SHA256_Final(out, &sha);
+}
+
 enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   mqg_tls_peer *peer = SSL_get_app_data(ssl);
   if (peer->check != NULL)
@@ -58,6 +84,7 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   int64_t now = (int64_t)time(NULL);
   mqg_certinfo info;
   mqg_reason r;
+  uint8_t key[32] = {0};
 
   /* The same device certificate, verified against the same bundle not long
    * ago: the chain check would prove nothing new. Its dates still count. */
@@ -65,7 +92,8 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
     const CRYPTO_BUFFER *leaf = sk_CRYPTO_BUFFER_value(chain, 0);
     mqg_cache_entry hit;
     mqg_certinfo_fingerprint(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf), peer->sha256);
-    if (mqg_cache_get(t->verified, peer->sha256, mono_ms(), &hit)) {
+    chain_key(chain, n, peer->sha256, key);
+    if (mqg_cache_get(t->verified, key, mono_ms(), &hit)) {
       peer->has_cert = 1;
       free(peer->cn);
       peer->cn = hit.cn[0] != '\0' ? strdup(hit.cn) : NULL;
@@ -95,7 +123,7 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   if (r == MQG_REASON_OK && t->verified != NULL && strlen(info.cn) <= MQG_CACHE_ID_MAX) {
     mqg_cache_entry e;
     memset(&e, 0, sizeof(e));
-    memcpy(e.fp, info.sha256, 32);
+    memcpy(e.fp, key, 32);
     e.verdict = MQG_REASON_OK;
     e.not_before = info.not_before;
     e.not_after = info.not_after;
@@ -104,6 +132,9 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
     mqg_cache_put(t->verified, &e);
   }
 done:
+  /* The CRLs in force, cache hit or not: a chain verified earlier may have
+   * been revoked since. */
+  r = mqg_crls_check(chain, r);
   peer->reason = r;
   if (r == MQG_REASON_OK)
     return ssl_verify_ok;
@@ -255,6 +286,8 @@ fail:
   mqg_tls_free(t);
   return NULL;
 }
+
+const mqg_mtls_verifier *mqg_tls_get0_verifier(const mqg_tls *t) { return t->verifier; }
 
 mqg_tls *mqg_tls_up_ref(mqg_tls *t) {
   atomic_fetch_add(&t->refs, 1);

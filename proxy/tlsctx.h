@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "mtls_verify.h"
 #include "reason.h"
 
 typedef struct mqg_tls mqg_tls;
@@ -53,6 +54,10 @@ void mqg_tls_peer_cleanup(mqg_tls_peer *p);
  * every connection's peer carries its own check. Returns a new object owned
  * by the caller, or NULL with the reason in |err|. */
 mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen);
+
+/* mqg_tls_get0_verifier returns the --client-ca bundle's verifier of |t|
+ * (auth mode mtls), or NULL (registry). Borrowed: it lives as long as |t|. */
+const mqg_mtls_verifier *mqg_tls_get0_verifier(const mqg_tls *t);
 
 /* mqg_tls_up_ref takes one more reference on |t| and returns it. A context
  * is reference-counted because a reload replaces it for new connections
