@@ -350,18 +350,64 @@ cache-ttl = 5m
     }
 
 
+# --- CRLs --------------------------------------------------------------------
+
+def crl_seeds(certgen, tmp):
+    """CRLs of the CAs fuzz_crl.c builds ("mqgate fuzz root", "mqgate fuzz
+    intermediate"), made with `openssl ca -gencrl` (tests/integration/
+    crlca.py), PEM and DER, plus near misses."""
+    from crlca import OpensslCa, utc
+
+    class Dir:
+        def file(self, name):
+            return os.path.join(tmp, name)
+
+    p = Pki(certgen, tmp)
+    p.make("ca", "fuzz-root", "--cn", "mqgate fuzz root")
+    p.make("ca", "fuzz-inter", "--cn", "mqgate fuzz intermediate",
+           issuer="fuzz-root")
+    cert = lambda n: (p.path(n, "pem"), p.path(n, "key"))
+    root = OpensslCa(Dir(), "root", *cert("fuzz-root"))
+    inter = OpensslCa(Dir(), "inter", *cert("fuzz-inter"))
+    v1 = OpensslCa(Dir(), "root-v1", *cert("fuzz-root"), crl_ext=False)
+    out = lambda n: os.path.join(tmp, n)
+    seeds = {"root-empty.pem": read(root.gencrl(out("root-empty.pem")))}
+    root.revoke(p.path("fuzz-inter", "pem"))
+    root.revoke_many(3, start=0x7f01)
+    seeds["root-revoked.pem"] = read(root.gencrl(out("root-revoked.pem")))
+    seeds["root-revoked.der"] = read(root.gencrl(out("root-revoked.der"), der=True))
+    inter.revoke_many(2, start=0x10, reason="keyCompromise")
+    inter.revoke_many(2, start=0x80, reason="superseded")
+    inter.revoke_many(1, start=0xfff0)
+    seeds["inter-reasons.der"] = read(inter.gencrl(out("inter.der"), der=True))
+    seeds["two-crls.pem"] = (seeds["root-revoked.pem"] +
+                             read(inter.gencrl(out("inter.pem"))))
+    seeds["stale.pem"] = read(root.gencrl(out("stale.pem"), last=utc(-10 * 86400),
+                                          next_=utc(-86400)))
+    v1.revoke_many(2)
+    seeds["v1.der"] = read(v1.gencrl(out("v1.der"), der=True))
+    der = seeds["root-revoked.der"]
+    seeds["truncated.der"] = der[:len(der) // 2]
+    seeds["trailing.der"] = der + b"\x00"
+    seeds["bad-base64.pem"] = (b"-----BEGIN X509 CRL-----\n!!!!\n"
+                               b"-----END X509 CRL-----\n")
+    seeds["certificate.pem"] = p.pem("fuzz-root")
+    seeds["empty"] = b""
+    return seeds
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--certgen",
                     default=os.path.join(ROOT, "build/bench/mqgate-certgen"))
     ap.add_argument("targets", nargs="*",
                     default=["connect", "connack", "certinfo", "pem",
-                             "config"])
+                             "config", "crl"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pki = None
         for t in a.targets:
-            if t in ("certinfo", "pem") and pki is None:
+            if t in ("certinfo", "pem", "crl") and pki is None:
                 if not os.access(a.certgen, os.X_OK):
                     sys.exit("make_corpus: no %s (make build first)" %
                              a.certgen)
@@ -369,7 +415,8 @@ def main():
             seeds = {"connect": connect_seeds, "connack": connack_seeds,
                      "certinfo": lambda: certinfo_seeds(pki),
                      "pem": lambda: pem_seeds(pki),
-                     "config": config_seeds}[t]()
+                     "config": config_seeds,
+                     "crl": lambda: crl_seeds(a.certgen, tmp)}[t]()
             d = os.path.join(HERE, "corpus", t)
             os.makedirs(d, exist_ok=True)
             for f in os.listdir(d):

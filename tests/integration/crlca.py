@@ -44,7 +44,8 @@ def _run(cmd):
 
 
 class OpensslCa:
-    def __init__(self, wd, name, cert, key):
+    def __init__(self, wd, name, cert, key, crl_ext=True):
+        """|crl_ext| False makes version 1 CRLs, without extensions."""
         self.dir = wd.file("openssl-ca-" + name)
         os.makedirs(self.dir)
         self.cert, self.key = cert, key
@@ -54,19 +55,24 @@ class OpensslCa:
             f.write("01\n")
         self.conf = os.path.join(self.dir, "ca.cnf")
         with open(self.conf, "w") as f:
-            f.write(CONF.format(dir=self.dir, cert=cert, key=key))
+            conf = CONF.format(dir=self.dir, cert=cert, key=key)
+            if not crl_ext:
+                conf = conf.replace("crl_extensions = crl_ext\n", "")
+            f.write(conf)
 
     def revoke(self, cert):
         """openssl ca -revoke: adds the certificate to the database as revoked."""
         _run(["openssl", "ca", "-config", self.conf, "-batch", "-revoke", cert])
 
-    def revoke_many(self, count, start=0x100000):
+    def revoke_many(self, count, start=0x100000, reason=None):
         """Writes |count| revoked serials into the database directly (an
-        `openssl ca -revoke` per serial would take minutes)."""
+        `openssl ca -revoke` per serial would take minutes); |reason| is an
+        openssl reason name (keyCompromise, ...) or None."""
         lines = []
+        when = "250101000000Z" + ("," + reason if reason else "")
         for i in range(count):
-            lines.append("R\t301231235959Z\t250101000000Z\t%X\tunknown\t/CN=bulk-%d\n"
-                         % (start + i, i))
+            lines.append("R\t301231235959Z\t%s\t%X\tunknown\t/CN=bulk-%d\n"
+                         % (when, start + i, i))
         with open(self.index, "a") as f:
             f.write("".join(lines))
 
