@@ -454,7 +454,8 @@ mqg_crl_set *mqg_crl_set_new(const mqg_crl_input *inputs, size_t n,
   for (size_t i = 0; i < n; i++)
     if (!add_input(&b, &inputs[i]))
       goto fail;
-  qsort(b.s->crls, b.s->ncrls, sizeof(*b.s->crls), crl_cmp);
+  if (b.s->ncrls > 1) /* |crls| is NULL when there is none */
+    qsort(b.s->crls, b.s->ncrls, sizeof(*b.s->crls), crl_cmp);
   for (size_t i = 1; i < b.s->ncrls; i++) {
     const struct crl *x = &b.s->crls[i - 1], *y = &b.s->crls[i];
     if (crl_cmp(x, y) == 0) {

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ static struct {
   pthread_mutex_t lock; /* guards |set| and |deny| */
   mqg_crl_set *set;     /* in force; NULL: no CRL */
   int deny;             /* --crl-expired deny */
+  _Atomic int any;      /* |set| is not NULL: without CRLs a handshake
+                           skips the lock */
   /* Main thread only. */
   uv_loop_t *loop;
   mqg_server *server;
@@ -254,6 +257,7 @@ static void install(mqg_crl_set *s, int deny) {
   mqg_crl_set *old = g.set;
   g.set = s;
   g.deny = deny;
+  atomic_store(&g.any, s != NULL);
   pthread_mutex_unlock(&g.lock);
   mqg_crl_set_free(old);
   g.stale_seen = 0;
@@ -576,8 +580,11 @@ static size_t chain_of(const STACK_OF(CRYPTO_BUFFER) *chain, const CRYPTO_BUFFER
 }
 
 mqg_reason mqg_crls_check(const STACK_OF(CRYPTO_BUFFER) *chain, mqg_reason verdict) {
-  if (verdict != MQG_REASON_OK && verdict != MQG_REASON_CERT_EXPIRED &&
-      verdict != MQG_REASON_CERT_NOT_YET_VALID)
+  /* A handshake that misses a set just put in force is checked again by
+   * the re-check that follows it (crls.h). */
+  if ((verdict != MQG_REASON_OK && verdict != MQG_REASON_CERT_EXPIRED &&
+       verdict != MQG_REASON_CERT_NOT_YET_VALID) ||
+      !atomic_load_explicit(&g.any, memory_order_relaxed))
     return verdict;
   int deny;
   mqg_crl_set *s = get1(&deny);

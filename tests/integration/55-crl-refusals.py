@@ -78,7 +78,7 @@ try:
               "revoked intermediate, device sending %s: certificate_revoked (got '%s')"
               % (name, got))
     check(alert(gate.port, dev_ok) == "", "the root's own devices still connect")
-    gate.stop()
+    check(gate.stop() == 0, "mqgate exits 0")
 
     # CRLs refused at start-up, with the reason, and by --check-config.
     impostor = (wd.file("impostor.crt"), wd.file("impostor.key"))
@@ -161,7 +161,7 @@ try:
             check(m.get('mqgate_refusals_total{reason="crl_expired"}') == 2 and
                   "reason=crl_expired" in gate.text(),
                   "deny: refusals logged and counted as crl_expired")
-        gate.stop()
+        check(gate.stop() == 0, "%s: mqgate exits 0" % policy)
 finally:
     wd.cleanup()
 finish()

@@ -199,7 +199,7 @@ try:
     check(t1 is not None and t1 - t0 < 2.5,
           "a CRL behind a symlink into another directory: --crl-poll 1s finds the change "
           "and cuts (%.0f ms)" % ((t1 - t0) * 1000 if t1 else -1))
-    gate2.stop()
+    check(gate2.stop() == 0, "the --crl-poll instance exits 0")
 
     # --- 100,000 revoked serials ---
     big_ca = OpensslCa(wd, "big", pki.ca_cert, pki.ca_key)
@@ -239,7 +239,7 @@ try:
     check(sum(v for k, v in m3.items() if k.startswith("mqgate_crl_entries{")) == 100000,
           "mqgate_crl_entries: 100000")
     check(handshake_error(gate3.port, ctx["again"]) == "", "unlisted devices still connect")
-    gate3.stop()
+    check(gate3.stop() == 0, "the 100,000-entry instance exits 0")
     stay.close()
     check(gate.stop() == 0, "mqgate exits 0")
 finally:
