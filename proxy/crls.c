@@ -250,9 +250,31 @@ static void log_set(const mqg_crl_set *s, size_t files, const stopwatch *w) {
   }
 }
 
+/* warn_older says when a CRL of |s| is older than the one of the same CA
+ * it replaces: revocations made between the two are undone. Taken anyway
+ * (an operator may mean it), but never silently. */
+static void warn_older(const mqg_crl_set *s, const mqg_crl_set *old) {
+  for (size_t i = 0; s != NULL && old != NULL && i < mqg_crl_set_count(s); i++) {
+    mqg_crl_info a, b;
+    mqg_crl_set_info(s, i, &a);
+    for (size_t k = 0; k < mqg_crl_set_count(old); k++) {
+      mqg_crl_set_info(old, k, &b);
+      if (strcmp(a.issuer_id, b.issuer_id) == 0 && a.this_update < b.this_update) {
+        char was[32], now[32];
+        utc(b.this_update, was, sizeof(was));
+        utc(a.this_update, now, sizeof(now));
+        mqg_log(MQG_LOG_WARN, "CRL %s of CA \"%s\" is older than the one it replaces "
+                "(thisUpdate %s, was %s): revocations published in between are undone",
+                a.source, a.issuer_cn, now, was);
+      }
+    }
+  }
+}
+
 /* install puts |s| (taken over; NULL for none) in force, then has every
  * worker re-check its sessions against it. */
 static void install(mqg_crl_set *s, int deny) {
+  warn_older(s, g.set); /* the main thread is the only writer of |g.set| */
   pthread_mutex_lock(&g.lock);
   mqg_crl_set *old = g.set;
   g.set = s;

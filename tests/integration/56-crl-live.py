@@ -16,7 +16,7 @@ import ssl
 import statistics
 import time
 
-from crlca import OpensslCa
+from crlca import OpensslCa, utc
 from harness import (CERTGEN, Client, Mosquitto, Mqgate, Pki, Workdir, check, client_context,
                      connect_packet, finish, free_port, handshake_error, run, scrape, wait_for)
 
@@ -143,6 +143,11 @@ try:
           "the CRL in force still stays")
     ca.publish(crl)
     check(wait_for(lambda: loads() == 8), "a good CRL again: in force")
+    ca.publish(crl, last=utc(-3 * 86400))
+    check(wait_for(lambda: loads() == 9 and "is older than the one it replaces" in gate.text()),
+          "a CRL older than the one in force: taken, with a warning")
+    ca.publish(crl)
+    check(wait_for(lambda: loads() == 10), "a current one again")
 
     # --- SIGHUP: the configuration names another CRL ---
     ca2 = OpensslCa(wd, "root-b", pki.ca_cert, pki.ca_key)
