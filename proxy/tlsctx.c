@@ -86,8 +86,8 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   mqg_reason r;
   uint8_t key[32] = {0};
 
-  /* The same device certificate, verified against the same bundle not long
-   * ago: the chain check would prove nothing new. Its dates still count. */
+  /* The same chain, verified against the same bundle not long ago: the
+   * chain check would prove nothing new. The leaf's dates still count. */
   if (n > 0 && t->verified != NULL) {
     const CRYPTO_BUFFER *leaf = sk_CRYPTO_BUFFER_value(chain, 0);
     mqg_cache_entry hit;

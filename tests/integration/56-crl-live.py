@@ -206,6 +206,39 @@ try:
           "and cuts (%.0f ms)" % ((t1 - t0) * 1000 if t1 else -1))
     check(gate2.stop() == 0, "the --crl-poll instance exits 0")
 
+    # --- a device cannot leave out a revoked intermediate on a cache hit ---
+    # The bundle holds the root only; the device sends its intermediate.
+    inter = (wd.file("inter.crt"), wd.file("inter.key"))
+    run([CERTGEN, "ca", "--cn", "Test Issuing CA", "--issuer-cert", pki.ca_cert,
+         "--issuer-key", pki.ca_key, "--out-cert", inter[0], "--out-key", inter[1]])
+    chained = pki.device("chained", issuer=inter, extra=["--chain"])
+    leaf_only = wd.file("chained-leaf.crt")
+    with open(leaf_only, "w") as f:
+        text = open(chained[0]).read()
+        f.write(text[:text.index("-----END CERTIFICATE-----") + 26])
+    with_chain = client_context(*chained, ca=pki.ca_cert)
+    without = client_context(leaf_only, chained[1], ca=pki.ca_cert)
+    ca4 = OpensslCa(wd, "root-d", pki.ca_cert, pki.ca_key)
+    os.makedirs(wd.file("crl4"))
+    crl4 = wd.file("crl4/fleet.crl")
+    ca4.publish(crl4)
+    gate4 = Mqgate(wd, pki, broker.port, ["--crl", crl4])
+    check(handshake_error(gate4.port, with_chain) == "" and
+          handshake_error(gate4.port, with_chain) == "",
+          "a device sending leaf and intermediate connects (its chain now cached)")
+    check(handshake_error(gate4.port, without) == "unknown ca",
+          "the same leaf without its intermediate: unknown_ca")
+    ca4.revoke(inter[0])
+    ca4.publish(crl4)
+    check(wait_for(lambda: len(re.findall(r"CRLs in force: \d+ CRLs", gate4.text())) == 2),
+          "the root revokes the intermediate")
+    got = handshake_error(gate4.port, with_chain)
+    check(got == "certificate revoked", "with the intermediate: certificate_revoked (%s)" % got)
+    got = handshake_error(gate4.port, without)
+    check(got == "unknown ca", "leaving it out does not reach the cached entry: unknown_ca "
+          "(%s)" % got)
+    check(gate4.stop() == 0, "that mqgate exits 0")
+
     # --- 100,000 revoked serials ---
     big_ca = OpensslCa(wd, "big", pki.ca_cert, pki.ca_key)
     os.makedirs(wd.file("big"))
