@@ -136,8 +136,9 @@ typedef struct {
 /* mqg_crl_check_chain checks the chain |certs[0..n)| (leaf first, then the
  * certificates the device sent, DER CRYPTO_BUFFERs borrowed) at |now|
  * (Unix seconds): REVOKED wins over STALE, STALE over GOOD. |out| (may be
- * NULL) tells which CRL decided. Cheap: a few DER field reads, one SHA-256
- * of a name per certificate, one binary search per certificate. */
+ * NULL; left alone on ERROR) tells which CRL decided. Cheap: per
+ * certificate a few DER field reads, the SHA-256 of two names and one
+ * binary search; nothing at all while |s| holds no CRL. */
 mqg_crl_status mqg_crl_check_chain(const mqg_crl_set *s,
                                    const CRYPTO_BUFFER *const *certs, size_t n,
                                    int64_t now, mqg_crl_result *out);
