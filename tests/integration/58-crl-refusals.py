@@ -1,4 +1,4 @@
-"""55: CRLs in mtls mode (--crl), made by `openssl ca -gencrl` for a root
+"""58: CRLs in mtls mode (--crl), made by `openssl ca -gencrl` for a root
 and an intermediate CA: revoked devices refused with certificate_revoked,
 a revoked intermediate taking its devices with it, PEM and DER, CRLs that
 are refused at start-up (bad signature, wrong issuer, garbage, truncated),

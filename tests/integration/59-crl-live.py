@@ -1,4 +1,4 @@
-"""56: CRLs changing under a running mqgate. A CRL published by atomic
+"""59: CRLs changing under a running mqgate. A CRL published by atomic
 rename cuts the live session of a device it revokes within a second (log
 `cut by a CRL`, counted as a cut; other sessions stay) and the device's
 next handshake is refused, full or resumed, although its chain was cached

@@ -1,5 +1,5 @@
 """crlca.py: CRLs made the way operators make them, with `openssl ca`, for
-the CRL tests (55, 56).
+the CRL tests (58, 59).
 
 An OpensslCa is an `openssl ca` database (index.txt, crlnumber, a config
 file) in the test's temporary directory for a CA made by mqgate-certgen:
