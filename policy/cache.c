@@ -14,11 +14,15 @@ struct node {
   UT_hash_handle hh;
 };
 
+#define GEN_BUCKETS 256 /* by the first byte of the fingerprint */
+
 struct mqg_cache {
   pthread_mutex_t lock;
   struct node *table;
   size_t max_entries;
   uint64_t ttl_ms;
+  uint64_t gen_all;                   /* clears */
+  uint64_t gen_bucket[GEN_BUCKETS];   /* drops, per bucket */
 };
 
 mqg_cache *mqg_cache_new(size_t max_entries, uint64_t ttl_ms) {
@@ -62,20 +66,59 @@ int mqg_cache_get(mqg_cache *c, const uint8_t fp[32], uint64_t now_ms,
   return hit;
 }
 
-int mqg_cache_put(mqg_cache *c, const mqg_cache_entry *e) {
-  struct node *n = malloc(sizeof(*n)), *old;
-  if (n == NULL)
-    return -ENOMEM;
-  n->e = *e;
-  pthread_mutex_lock(&c->lock);
-  HASH_FIND(hh, c->table, e->fp, 32, old);
+/* put_locked stores |n| (taken over); the lock is held. */
+static void put_locked(mqg_cache *c, struct node *n) {
+  struct node *old;
+  HASH_FIND(hh, c->table, n->e.fp, 32, old);
   if (old != NULL)
     remove_node(c, old);
   else if (HASH_COUNT(c->table) >= c->max_entries)
     remove_node(c, c->table); /* the head of the list is the oldest */
   HASH_ADD(hh, c->table, e.fp, 32, n);
+}
+
+int mqg_cache_put(mqg_cache *c, const mqg_cache_entry *e) {
+  struct node *n = malloc(sizeof(*n));
+  if (n == NULL)
+    return -ENOMEM;
+  n->e = *e;
+  pthread_mutex_lock(&c->lock);
+  put_locked(c, n);
   pthread_mutex_unlock(&c->lock);
   return 0;
+}
+
+static int fresh_locked(mqg_cache *c, const uint8_t fp[32], mqg_cache_token t) {
+  return t.all == c->gen_all && t.bucket == c->gen_bucket[fp[0]];
+}
+
+mqg_cache_token mqg_cache_token_of(mqg_cache *c, const uint8_t fp[32]) {
+  pthread_mutex_lock(&c->lock);
+  mqg_cache_token t = {c->gen_all, c->gen_bucket[fp[0]]};
+  pthread_mutex_unlock(&c->lock);
+  return t;
+}
+
+int mqg_cache_token_fresh(mqg_cache *c, const uint8_t fp[32], mqg_cache_token t) {
+  pthread_mutex_lock(&c->lock);
+  int fresh = fresh_locked(c, fp, t);
+  pthread_mutex_unlock(&c->lock);
+  return fresh;
+}
+
+int mqg_cache_put_fresh(mqg_cache *c, const mqg_cache_entry *e, mqg_cache_token t) {
+  struct node *n = malloc(sizeof(*n));
+  if (n == NULL)
+    return -ENOMEM;
+  n->e = *e;
+  pthread_mutex_lock(&c->lock);
+  int fresh = fresh_locked(c, e->fp, t);
+  if (fresh)
+    put_locked(c, n);
+  pthread_mutex_unlock(&c->lock);
+  if (!fresh)
+    free(n);
+  return fresh;
 }
 
 void mqg_cache_drop(mqg_cache *c, const uint8_t fp[32]) {
@@ -84,6 +127,7 @@ void mqg_cache_drop(mqg_cache *c, const uint8_t fp[32]) {
   HASH_FIND(hh, c->table, fp, 32, n);
   if (n != NULL)
     remove_node(c, n);
+  c->gen_bucket[fp[0]]++;
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -93,6 +137,7 @@ void mqg_cache_clear(mqg_cache *c) {
   HASH_ITER(hh, c->table, n, tmp) {
     remove_node(c, n);
   }
+  c->gen_all++;
   pthread_mutex_unlock(&c->lock);
 }
 

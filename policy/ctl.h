@@ -24,6 +24,7 @@
 typedef struct {
   const char *url;
   const char *prefix;
+  const char *password_file; /* NULL: $MQGATE_REDIS_PASSWORD or none */
   int json;
   mqg_registry *reg; /* NULL until ctl_connect */
 } ctl_ctx;
@@ -143,8 +144,7 @@ const char *ctl_time(int64_t t, char *buf, size_t len);
 int ctl_parse_date(const char *s, int64_t *out);
 
 /* ctl_cert_json writes certificate |c| as an object (with key |key|). */
-void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c,
-                   int with_pem);
+void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c);
 
 /* --- certificates from files (ctl_pem.c) ----------------------------------- */
 

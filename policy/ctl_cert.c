@@ -10,11 +10,15 @@ const char ctl_cert_help[] =
     "usage: mqgatectl cert <command> ...\n"
     "\n"
     "  cert register FILE... --ca ID [--client-id ID] [--inactive]\n"
+    "                           [--renews FP]\n"
     "      registers client (device) certificates issued by the registered\n"
     "      CA ID (each is checked to be signed by that CA's key), ACTIVE,\n"
     "      or REGISTERED_INACTIVE with --inactive; one result line per file.\n"
-    "      --client-id (the registered client ID, unique in the cluster)\n"
-    "      only with one FILE. At most 15 registrations per second per\n"
+    "      A certificate's identity (its client ID, else its CN) is unique\n"
+    "      in the cluster; --renews FP registers a new certificate of the\n"
+    "      device of certificate FP, which shares its identity (and client\n"
+    "      ID) until FP is revoked or deleted. --client-id and --renews only\n"
+    "      with one FILE. At most 15 registrations per second per\n"
     "      cluster, automatic ones included: over that, refused (exit 1).\n"
     "      --from-index INDEX  also every certificate of a device pool's\n"
     "                          index.tsv (mqgate-certgen pool)\n"
@@ -24,9 +28,11 @@ const char ctl_cert_help[] =
     "  cert activate FP         INACTIVE or REGISTERED_INACTIVE -> ACTIVE\n"
     "  cert deactivate FP       ACTIVE -> INACTIVE\n"
     "  cert revoke FP           -> REVOKED, final: never active again\n"
-    "  cert delete FP           only INACTIVE, REGISTERED_INACTIVE or REVOKED\n"
-    "  cert show FP             every field, associated clients, PEM\n"
-    "  cert list [filters] [--page N] [--page-size M]\n"
+    "  cert delete FP           only INACTIVE, REGISTERED_INACTIVE or REVOKED;\n"
+    "                           the fingerprint stays refused (revoked) or\n"
+    "                           never registers itself again (the others)\n"
+    "  cert show FP             every field and the associated clients\n"
+    "  cert list [filters] [--limit N] [--cursor C | --all]\n"
     "      ordered by expiry (not_after), then fingerprint; filters combine:\n"
     "      --serial HEX  --cn CN  --ou OU  --ca ID\n"
     "      --status active|inactive|registered_inactive|revoked\n"
@@ -35,7 +41,9 @@ const char ctl_cert_help[] =
     "      --expired                 already expired\n"
     "      --expiring-within [DAYS]  expired, or expiring within DAYS\n"
     "                                (default 30)\n"
-    "      --page N (from 1), --page-size M (default 50, at most 1000)\n"
+    "      --limit N: a page of N (default 50, at most 100); the next\n"
+    "      page starts at the --cursor the previous one printed; --all\n"
+    "      walks every page\n"
     "      DATE: YYYY-MM-DD (00:00 UTC) or Unix seconds\n"
     "\n"
     "FP: the certificate's SHA-256 fingerprint, or a unique prefix of >= 8\n"
@@ -43,69 +51,19 @@ const char ctl_cert_help[] =
 
 /* --- --unsafe-bypass-rate-limit-for-test-setup ---------------------------- */
 
-#define REGISTER_UNLIMITED "mqgate_cert_register_unlimited_test_setup"
-
-/* unlimited_fail gives the last failure of an FCALL made through
- * registry__command_argv, which files every error reply as a Redis failure,
- * the status and class of the library's error class (the first word, as
- * registry.c's fcall does). */
-static mqg_reg_status unlimited_fail(mqg_registry *r) {
-  static const struct {
-    const char *word, *cls;
-    mqg_reg_status status;
-  } classes[] = {
-      {"RULE ", "rule", MQG_REG_REFUSED},
-      {"RATE ", "rate", MQG_REG_REFUSED},
-      {"INPUT ", "input", MQG_REG_INPUT},
-      {"NOTFOUND ", "notfound", MQG_REG_INPUT},
-  };
-  char msg[sizeof(r->err)];
-  snprintf(msg, sizeof(msg), "%s", mqg_registry_error(r));
-  if (strncmp(msg, "Redis: ", 7) != 0)
-    return MQG_REG_UNAVAILABLE;
-  for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
-    size_t n = strlen(classes[i].word);
-    if (strncmp(msg + 7, classes[i].word, n) == 0)
-      return registry__fail(r, classes[i].status, classes[i].cls, "%s",
-                            msg + 7 + n);
-  }
-  return MQG_REG_UNAVAILABLE;
-}
-
 /* register_unlimited is mqg_registry_cert_register without the cluster's
- * rate limit (REGISTER_UNLIMITED), for test set-up only: no production path
- * (and so no registry.h function) may reach it. Loads the library when
- * Redis does not know the function yet. */
-static mqg_reg_status register_unlimited(mqg_registry *r,
-                                         const mqg_certinfo *ci,
-                                         const char *pem, const char *ca_id,
-                                         const char *client_id, int activate) {
+ * rate limit (mqgate_cert_register_unlimited_test_setup), for test set-up
+ * only: no production path (and so no registry.h function) may reach it. */
+static mqg_reg_status register_unlimited(mqg_registry *r, const mqg_certinfo *ci,
+                                         const char *ca_id, const mqg_cert_reg_opts *o) {
   char nb[24], na[24];
   snprintf(nb, sizeof(nb), "%lld", (long long)ci->not_before);
   snprintf(na, sizeof(na), "%lld", (long long)ci->not_after);
-  /* FCALL fn 0 P, then mqgate_cert_register's arguments */
-  const char *argv[] = {"FCALL",    REGISTER_UNLIMITED, "0",
-                        r->prefix,  ci->fingerprint,    pem,
-                        ci->serial, ci->cn,             ci->ou,
-                        ca_id,      nb,                 na,
-                        client_id,  activate ? "1" : "0", "manual"};
-  enum { ARGC = sizeof(argv) / sizeof(argv[0]) };
-  size_t lens[ARGC];
-  for (int i = 0; i < ARGC; i++)
-    lens[i] = strlen(argv[i]);
-  for (int attempt = 0;; attempt++) {
-    redisReply *reply = registry__command_argv(r, ARGC, argv, lens);
-    if (reply != NULL) {
-      freeReplyObject(reply);
-      return MQG_REG_OK;
-    }
-    if (attempt > 0 ||
-        strstr(mqg_registry_error(r), "Function not found") == NULL)
-      return unlimited_fail(r);
-    mqg_reg_status s = mqg_registry_load_library(r);
-    if (s != MQG_REG_OK)
-      return s;
-  }
+  const char *args[] = {ci->fingerprint, ci->serial, ci->cn, ci->ou, ca_id, nb, na,
+                        o->client_id, o->activate ? "1" : "0", "manual", o->renews,
+                        r->actor};
+  return registry__fcall(r, "mqgate_cert_register_unlimited_test_setup", 0, 12, args,
+                         NULL);
 }
 
 /* --- cert register ------------------------------------------------------- */
@@ -200,7 +158,7 @@ static int index_paths(ctl_ctx *ctx, const char *index, path_list *out) {
  * result line (or JSON object). */
 static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
                         const ctl_cert *ca, const char *ca_id,
-                        const char *client_id, int activate, int unlimited) {
+                        const mqg_cert_reg_opts *o, int unlimited) {
   ctl_cert c;
   char err[768];
   int rc = CTL_EXIT_OK;
@@ -219,11 +177,8 @@ static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
              ca->info.cn);
     rc = CTL_EXIT_USAGE;
   } else {
-    mqg_reg_status s =
-        unlimited ? register_unlimited(ctx->reg, &c.info, c.pem, ca_id,
-                                       client_id, activate)
-                  : mqg_registry_cert_register(ctx->reg, &c.info, c.pem,
-                                               ca_id, client_id, activate);
+    mqg_reg_status s = unlimited ? register_unlimited(ctx->reg, &c.info, ca_id, o)
+                                 : mqg_registry_cert_register(ctx->reg, &c.info, ca_id, o);
     if (s != MQG_REG_OK) {
       rc = s;
       cls = mqg_registry_error_class(ctx->reg);
@@ -232,7 +187,7 @@ static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
     }
   }
 
-  const char *status = activate ? "active" : "registered_inactive";
+  const char *status = o->activate ? "active" : "registered_inactive";
   if (ctx->json) {
     ctl_json_object(j, NULL);
     ctl_json_str(j, "file", path);
@@ -267,6 +222,7 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
       {"inactive", CTL_OPT_FLAG, 0, NULL},
       {"from-index", CTL_OPT_VALUE, 0, NULL},
       {"unsafe-bypass-rate-limit-for-test-setup", CTL_OPT_FLAG, 0, NULL},
+      {"renews", CTL_OPT_VALUE, 0, NULL},
   };
   enum { NOPTS = sizeof(opts) / sizeof(opts[0]) };
   path_list files = {0};
@@ -290,14 +246,18 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
     rc = ctl_usage(ctx, "cert register needs --ca ID (the issuing CA)");
   if (rc == 0 && client_id != NULL && files.n > 1)
     rc = ctl_usage(ctx, "--client-id registers one certificate: give one FILE");
+  if (rc == 0 && opts[5].value != NULL && files.n > 1)
+    rc = ctl_usage(ctx, "--renews registers one certificate: give one FILE");
   if (rc == 0 && client_id != NULL &&
       (strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
        strpbrk(client_id, "\n\r\t") != NULL))
     rc = ctl_usage(ctx, "--client-id must be at most %d bytes of text",
                    MQG_CERTINFO_NAME_MAX);
-  char ca_id[65];
+  char ca_id[65], renews[65] = "";
   if (rc == 0)
     rc = ctl_resolve(ctx, MQG_REG_KIND_CA, opts[0].value, ca_id);
+  if (rc == 0 && opts[5].value != NULL)
+    rc = ctl_resolve(ctx, MQG_REG_KIND_CERT, opts[5].value, renews);
   if (rc != 0)
     goto done;
 
@@ -331,8 +291,10 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
   }
   int ok = 0;
   for (int i = 0; i < files.n; i++) {
-    int r = register_one(ctx, &j, files.v[i], &ca, ca_id,
-                         client_id ? client_id : "", !opts[2].seen, unlimited);
+    mqg_cert_reg_opts o = {.client_id = client_id ? client_id : "",
+                           .activate = !opts[2].seen,
+                           .renews = renews};
+    int r = register_one(ctx, &j, files.v[i], &ca, ca_id, &o, unlimited);
     ok += r == CTL_EXIT_OK;
     if (r > rc)
       rc = r;
@@ -372,13 +334,50 @@ static int cert_change(ctl_ctx *ctx, int argc, char **argv) {
   return ctl_done(ctx, "fp", fp, "status", status, line);
 }
 
+/* show_tombstone reports what is left of a deleted certificate: exit 2
+ * (not registered), saying whether it stays refused. */
+static int show_tombstone(ctl_ctx *ctx, const char *fp, const mqg_cert_tombstone *t) {
+  char ra[32], da[32];
+  if (ctx->json) {
+    ctl_json j;
+    ctl_json_init(&j);
+    ctl_json_object(&j, NULL);
+    ctl_json_bool(&j, "ok", 0);
+    ctl_json_str(&j, "error", "notfound");
+    ctl_json_str(&j, "message", mqg_registry_error(ctx->reg));
+    ctl_json_object(&j, "tombstone");
+    ctl_json_str(&j, "fp", fp);
+    ctl_json_str(&j, "status", t->revoked ? "revoked" : t->last_status);
+    ctl_json_bool(&j, "deleted", 1);
+    if (t->revoked)
+      ctl_json_int(&j, "revoked_at", t->revoked_at);
+    ctl_json_int(&j, "deleted_at", t->deleted_at);
+    ctl_json_bool(&j, "refused_forever", t->revoked);
+    ctl_json_end_object(&j);
+    ctl_json_end_object(&j);
+    ctl_json_done(&j);
+  }
+  if (t->revoked)
+    fprintf(stderr, "mqgatectl: certificate %s was revoked at %s and deleted at %s: it stays "
+            "refused in every mode\n", fp, ctl_time(t->revoked_at, ra, sizeof(ra)),
+            ctl_time(t->deleted_at, da, sizeof(da)));
+  else
+    fprintf(stderr, "mqgatectl: certificate %s was deleted at %s (it was %s): it does not "
+            "register itself again; 'cert register' can\n", fp,
+            ctl_time(t->deleted_at, da, sizeof(da)), t->last_status);
+  return CTL_EXIT_USAGE;
+}
+
 static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
   char fp[65];
   int rc = ctl_one_arg(ctx, argc, argv, MQG_REG_KIND_CERT, ctl_cert_help, "cert", "FP", fp);
   if (rc != 0)
     return rc;
   mqg_cert_details d;
-  mqg_reg_status s = mqg_registry_cert_get(ctx->reg, fp, &d);
+  mqg_cert_tombstone tomb;
+  mqg_reg_status s = mqg_registry_cert_get(ctx->reg, fp, &d, &tomb);
+  if (s == MQG_REG_INPUT && tomb.deleted_at != 0)
+    return show_tombstone(ctx, fp, &tomb);
   if (s != MQG_REG_OK)
     return ctl_reg_fail(ctx, s);
   const mqg_cert_record *c = &d.cert;
@@ -386,7 +385,7 @@ static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
     ctl_json j;
     ctl_json_init(&j);
     ctl_json_object(&j, NULL);
-    ctl_cert_json(&j, "cert", c, 1);
+    ctl_cert_json(&j, "cert", c);
     ctl_json_array(&j, "clients");
     for (size_t i = 0; i < d.nclients; i++) {
       ctl_json_object(&j, NULL);
@@ -416,6 +415,8 @@ static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
            ctl_time(c->not_after, na, sizeof(na)), c->client_id, c->source,
            ctl_time(c->registered_at, ra, sizeof(ra)),
            ctl_time(c->status_changed_at, sa, sizeof(sa)));
+    if (c->renews[0])
+      printf("renews             %s\n", c->renews);
     printf("associated clients (%zu)\n", d.nclients);
     if (d.nclients > 0) {
       ctl_table t;
@@ -432,7 +433,6 @@ static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
       ctl_table_print(&t, stdout);
       ctl_table_cleanup(&t);
     }
-    fputs(c->pem, stdout);
   }
   mqg_cert_details_cleanup(&d);
   return CTL_EXIT_OK;

@@ -19,8 +19,10 @@ enum {
   O_AFTER,
   O_EXPIRED,
   O_EXPIRING,
-  O_PAGE,
+  O_LIMIT,
   O_PAGE_SIZE,
+  O_CURSOR,
+  O_ALL,
   O_COUNT
 };
 
@@ -79,8 +81,10 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
       [O_AFTER] = {"not-after-after", CTL_OPT_VALUE, 0, NULL},
       [O_EXPIRED] = {"expired", CTL_OPT_FLAG, 0, NULL},
       [O_EXPIRING] = {"expiring-within", CTL_OPT_OPTIONAL, 0, NULL},
-      [O_PAGE] = {"page", CTL_OPT_VALUE, 0, NULL},
-      [O_PAGE_SIZE] = {"page-size", CTL_OPT_VALUE, 0, NULL},
+      [O_LIMIT] = {"limit", CTL_OPT_VALUE, 0, NULL},
+      [O_PAGE_SIZE] = {"page-size", CTL_OPT_VALUE, 0, NULL}, /* = --limit */
+      [O_CURSOR] = {"cursor", CTL_OPT_VALUE, 0, NULL},
+      [O_ALL] = {"all", CTL_OPT_FLAG, 0, NULL},
   };
   char *pos[1];
   int npos;
@@ -133,14 +137,17 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
       return ctl_usage(ctx, "--expiring-within needs a number of days");
     f.not_after_until = min64(f.not_after_until, now + (int64_t)days * DAY);
   }
-  if (opts[O_PAGE].value &&
-      parse_size(opts[O_PAGE].value, 1, 100000000, &f.page) < 0)
-    return ctl_usage(ctx, "--page needs a number from 1");
-  if (opts[O_PAGE_SIZE].value &&
-      parse_size(opts[O_PAGE_SIZE].value, 1, MQG_REG_PAGE_MAX, &f.page_size) <
-          0)
-    return ctl_usage(ctx, "--page-size needs a number from 1 to %d",
-                     MQG_REG_PAGE_MAX);
+  const char *limit = opts[O_LIMIT].value ? opts[O_LIMIT].value : opts[O_PAGE_SIZE].value;
+  if (limit && parse_size(limit, 1, MQG_REG_PAGE_MAX, &f.limit) < 0)
+    return ctl_usage(ctx, "--limit needs a number from 1 to %d", MQG_REG_PAGE_MAX);
+  if (opts[O_CURSOR].value) {
+    const char *c = opts[O_CURSOR].value;
+    if (strlen(c) != 80 || strspn(c, "0123456789abcdef") != 80)
+      return ctl_usage(ctx, "--cursor needs the cursor a previous page printed");
+    if (opts[O_ALL].seen)
+      return ctl_usage(ctx, "--all walks every page: no --cursor with it");
+    f.cursor = c;
+  }
   if (opts[O_CA].value) {
     if ((rc = ctl_resolve(ctx, MQG_REG_KIND_CA, opts[O_CA].value, ca)) != 0)
       return rc;
@@ -149,33 +156,50 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
   if ((rc = ctl_connect(ctx)) != 0)
     return rc;
 
-  mqg_cert_page page;
-  mqg_reg_status s = mqg_registry_cert_list(ctx->reg, &f, &page);
-  if (s != MQG_REG_OK)
-    return ctl_reg_fail(ctx, s);
-  size_t pages = (page.total + f.page_size - 1) / f.page_size;
+  /* One call a page; --all goes on from cursor to cursor (each call is
+   * bounded on the Redis side, whatever the registry's size). */
+  int all = opts[O_ALL].seen;
+  ctl_json j;
+  ctl_table t;
+  size_t shown = 0;
+  long long total = -1;
+  char cursor[81] = "";
+  char *doc = NULL;
+  size_t doclen = 0;
   if (ctx->json) {
-    ctl_json j;
+    /* The document is written once complete: a failure on a later page
+     * prints the failure document alone. */
     ctl_json_init(&j);
+    if ((j.f = open_memstream(&doc, &doclen)) == NULL)
+      return ctl_fail(ctx, CTL_EXIT_USAGE, "input", "out of memory");
     ctl_json_object(&j, NULL);
-    ctl_json_int(&j, "total", (long long)page.total);
-    ctl_json_int(&j, "page", (long long)f.page);
-    ctl_json_int(&j, "page_size", (long long)f.page_size);
-    ctl_json_int(&j, "pages", (long long)pages);
     ctl_json_array(&j, "certs");
-    for (size_t i = 0; i < page.n; i++)
-      ctl_cert_json(&j, NULL, &page.certs[i], 0);
-    ctl_json_end_array(&j);
-    ctl_json_end_object(&j);
-    ctl_json_done(&j);
   } else {
-    ctl_table t;
     ctl_table_init(&t, 8);
     const char *head[] = {"FINGERPRINT", "STATUS",    "CN",     "OU",
                           "SERIAL",      "NOT AFTER", "SOURCE", "CLIENT ID"};
     ctl_table_row(&t, head);
+  }
+  for (int first = 1;; first = 0) {
+    mqg_cert_page page;
+    mqg_reg_status s = mqg_registry_cert_list(ctx->reg, &f, &page);
+    if (s != MQG_REG_OK) {
+      if (ctx->json) {
+        fclose(j.f);
+        free(doc);
+      } else {
+        ctl_table_cleanup(&t);
+      }
+      return ctl_reg_fail(ctx, s);
+    }
+    if (first)
+      total = page.total;
     for (size_t i = 0; i < page.n; i++) {
       const mqg_cert_record *c = &page.certs[i];
+      if (ctx->json) {
+        ctl_cert_json(&j, NULL, c);
+        continue;
+      }
       char fp[17], na[40];
       snprintf(fp, sizeof(fp), "%.16s", c->fp);
       ctl_time(c->not_after, na, sizeof(na) - 8);
@@ -185,11 +209,34 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
                            c->serial, na,  c->source, c->client_id};
       ctl_table_row(&t, row);
     }
+    shown += page.n;
+    snprintf(cursor, sizeof(cursor), "%s", page.cursor);
+    mqg_cert_page_cleanup(&page);
+    if (!all || cursor[0] == '\0')
+      break;
+    f.cursor = cursor;
+  }
+  if (ctx->json) {
+    ctl_json_end_array(&j);
+    ctl_json_int(&j, "count", (long long)shown);
+    if (total >= 0)
+      ctl_json_int(&j, "total", total);
+    ctl_json_str(&j, "cursor", cursor);
+    ctl_json_int(&j, "limit", (long long)f.limit);
+    ctl_json_end_object(&j);
+    ctl_json_done(&j);
+    fclose(j.f);
+    fwrite(doc, 1, doclen, stdout);
+    free(doc);
+  } else {
     ctl_table_print(&t, stdout);
     ctl_table_cleanup(&t);
-    printf("page %zu of %zu, %zu certificate%s\n", f.page, pages ? pages : 1,
-           page.total, page.total == 1 ? "" : "s");
+    printf("%zu certificate%s", shown, shown == 1 ? "" : "s");
+    if (total >= 0)
+      printf(" of %lld", total);
+    if (cursor[0])
+      printf("; next page: --cursor %s", cursor);
+    printf("\n");
   }
-  mqg_cert_page_cleanup(&page);
   return CTL_EXIT_OK;
 }

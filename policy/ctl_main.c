@@ -6,6 +6,7 @@
  * usage or input error, 3 Redis unreachable. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "redis_url.h"
@@ -28,8 +29,12 @@ static const char main_help[] =
     "  settings  show or set registration mode, TLS window, client ID mode\n"
     "\n"
     "global options (anywhere on the line):\n"
-    "  --redis URL          redis://host[:port][/db] (env MQGATE_REDIS;\n"
-    "                       default " MQG_REDIS_URL_DEFAULT ")\n"
+    "  --redis URL          redis://[user:password@]host[:port][/db] (env\n"
+    "                       MQGATE_REDIS; default " MQG_REDIS_URL_DEFAULT ")\n"
+    "  --redis-password-file FILE\n"
+    "                       the Redis password (first line), instead of the\n"
+    "                       URL (env MQGATE_REDIS_PASSWORD_FILE, or the\n"
+    "                       password itself in MQGATE_REDIS_PASSWORD)\n"
     "  --redis-prefix P     key prefix, one per cluster (env\n"
     "                       MQGATE_REDIS_PREFIX; default " MQG_DEFAULT_PREFIX
     ")\n"
@@ -48,7 +53,13 @@ int ctl_connect(ctl_ctx *ctx) {
   ctx->reg = mqg_registry_new(ctx->prefix);
   if (ctx->reg == NULL)
     return ctl_fail(ctx, CTL_EXIT_REDIS, "redis", "out of memory");
-  mqg_reg_status s = mqg_registry_connect(ctx->reg, ctx->url, CTL_TIMEOUT_MS);
+  /* Changes are audited as made by mqgatectl on this host. */
+  char host[64] = "localhost", actor[96];
+  gethostname(host, sizeof(host) - 1);
+  snprintf(actor, sizeof(actor), "mqgatectl@%s", host);
+  mqg_registry_set_actor(ctx->reg, actor);
+  mqg_reg_status s =
+      mqg_registry_connect(ctx->reg, ctx->url, ctx->password_file, CTL_TIMEOUT_MS);
   return s == MQG_REG_OK ? CTL_EXIT_OK : ctl_reg_fail(ctx, s);
 }
 
@@ -147,10 +158,16 @@ static int take_global(ctl_ctx *ctx, int *argc, char **argv) {
       ctx->prefix = a + 15;
       continue;
     }
+    if (strncmp(a, "--redis-password-file=", 22) == 0) {
+      ctx->password_file = a + 22;
+      continue;
+    }
     if (strcmp(a, "--redis") == 0)
       dst = &ctx->url, name = "--redis";
     else if (strcmp(a, "--redis-prefix") == 0)
       dst = &ctx->prefix, name = "--redis-prefix";
+    else if (strcmp(a, "--redis-password-file") == 0)
+      dst = &ctx->password_file, name = "--redis-password-file";
     if (dst != NULL) {
       if (i + 1 >= *argc)
         return ctl_usage(ctx, "option '%s' needs a value", name);
@@ -169,6 +186,7 @@ int main(int argc, char **argv) {
   ctl_ctx ctx = {0};
   ctx.url = getenv("MQGATE_REDIS");
   ctx.prefix = getenv("MQGATE_REDIS_PREFIX");
+  ctx.password_file = getenv("MQGATE_REDIS_PASSWORD_FILE");
   if (ctx.url == NULL || ctx.url[0] == '\0')
     ctx.url = MQG_REDIS_URL_DEFAULT;
   if (ctx.prefix == NULL || ctx.prefix[0] == '\0')

@@ -142,8 +142,7 @@ void ctl_json_done(ctl_json *j) {
   fflush(j->f);
 }
 
-void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c,
-                   int with_pem) {
+void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c) {
   ctl_json_object(j, key);
   ctl_json_str(j, "fp", c->fp);
   ctl_json_str(j, "serial", c->serial);
@@ -157,8 +156,8 @@ void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c,
   ctl_json_str(j, "status", c->status);
   ctl_json_int(j, "registered_at", c->registered_at);
   ctl_json_int(j, "status_changed_at", c->status_changed_at);
-  if (with_pem)
-    ctl_json_str(j, "pem", c->pem);
+  if (c->renews && c->renews[0])
+    ctl_json_str(j, "renews", c->renews);
   ctl_json_end_object(j);
 }
 

@@ -2,6 +2,7 @@
 #include "reason.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct reason_row {
   const char *label;
@@ -38,4 +39,27 @@ uint8_t mqg_reason_connack_code(mqg_reason r, uint8_t level) {
   if ((unsigned)r >= MQG_REASON_COUNT)
     return 0;
   return level >= 5 ? rows[r].reason_v5 : rows[r].connack_v4;
+}
+
+mqg_reason mqg_reason_of_registry(const char *word) {
+  static const struct {
+    const char *word;
+    mqg_reason reason;
+  } table[] = {
+      {"ok", MQG_REASON_OK},
+      {"active", MQG_REASON_OK},
+      {"unknown_ca", MQG_REASON_UNKNOWN_CA},
+      {"ca_inactive", MQG_REASON_CA_INACTIVE},
+      {"unregistered", MQG_REASON_CERT_UNREGISTERED},
+      {"rate_limited", MQG_REASON_RATE_LIMITED},
+      {"inactive", MQG_REASON_CERT_INACTIVE},
+      {"registered_inactive", MQG_REASON_CERT_INACTIVE},
+      {"revoked", MQG_REASON_CERT_REVOKED},
+      {"deleted", MQG_REASON_CERT_DELETED},
+      {"identity_conflict", MQG_REASON_IDENTITY_CONFLICT},
+  };
+  for (size_t i = 0; word != NULL && i < sizeof(table) / sizeof(table[0]); i++)
+    if (strcmp(word, table[i].word) == 0)
+      return table[i].reason;
+  return MQG_REASON_COUNT;
 }

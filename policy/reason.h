@@ -50,6 +50,10 @@
     "certificate is revoked")                                                  \
   X(CRL_EXPIRED, "crl_expired", MQG_ALERT_INTERNAL_ERROR, 0, 0,                \
     "the issuing CA's CRL is past its nextUpdate (--crl-expired deny)")        \
+  X(CERT_DELETED, "cert_deleted", MQG_ALERT_CERTIFICATE_UNKNOWN, 0, 0,         \
+    "certificate was deleted from the registry")                               \
+  X(IDENTITY_CONFLICT, "identity_conflict", MQG_ALERT_ACCESS_DENIED, 0, 0,     \
+    "the certificate's identity belongs to another certificate")               \
   X(CERT_EXPIRED, "cert_expired", MQG_ALERT_CERTIFICATE_EXPIRED, 0, 0,         \
     "certificate has expired")                                                 \
   X(CERT_NOT_YET_VALID, "cert_not_yet_valid", MQG_ALERT_CERTIFICATE_EXPIRED,   \
@@ -64,6 +68,8 @@
     "connection limit reached")                                                \
   X(SOURCE_RATE_LIMITED, "source_rate_limited", 0, 0, 0,                       \
     "handshake rate limit of the source address reached")                     \
+  X(SOURCE_CONNECTIONS, "source_connections", 0, 0, 0,                          \
+    "connection limit of the source address reached")                          \
   X(TLS_ERROR, "tls_error", 0, 0, 0, "TLS handshake failed")                   \
   X(HANDSHAKE_TIMEOUT, "handshake_timeout", 0, 0, 0,                           \
     "TLS handshake not finished in time")                                      \
@@ -107,6 +113,15 @@ const char *mqg_reason_text(mqg_reason r);
  * the reason is not decided in a handshake. A missing certificate gets
  * certificate_required in TLS 1.3 and handshake_failure before. */
 uint8_t mqg_reason_alert(mqg_reason r, uint16_t tls_version);
+
+/* mqg_reason_of_registry maps a word of the registry's answers (a lookup
+ * verdict or a certificate's state, schema.h: "ok", "active", "unknown_ca",
+ * "ca_inactive", "unregistered", "rate_limited", "inactive",
+ * "registered_inactive", "revoked", "deleted", "identity_conflict") to its
+ * reason; MQG_REASON_COUNT for a word it does not know (a malformed
+ * answer: the caller fails closed). The one table from registry answers to
+ * refusals, for the handshake and for live sessions alike. */
+mqg_reason mqg_reason_of_registry(const char *word);
 
 /* mqg_reason_connack_code returns the CONNACK code for |r| under MQTT
  * protocol level |level| (3, 4 or 5), or 0 when the protocol has no code for

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* parse_uint reads the decimal digits of [s, end) into |*out| (at most
@@ -22,14 +24,58 @@ static int parse_uint(const char *s, const char *end, long max, int *out) {
   return 0;
 }
 
-int mqg_redis_url_parse(const char *url, char *host, size_t hostlen, int *port,
-                        int *db) {
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* decode percent-decodes [s, end) into |out| (|cap| bytes with the NUL);
+ * -EINVAL for a bad escape, a NUL byte or no room. */
+static int decode(const char *s, const char *end, char *out, size_t cap) {
+  size_t n = 0;
+  while (s < end) {
+    int c = (unsigned char)*s++;
+    if (c == '%') {
+      if (end - s < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
+        return -EINVAL;
+      c = hexval(s[0]) * 16 + hexval(s[1]);
+      s += 2;
+    }
+    if (c == 0 || n + 1 >= cap)
+      return -EINVAL;
+    out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+int mqg_redis_url_parse(const char *url, mqg_redis_addr *out) {
   static const char scheme[] = "redis://";
-  if (url == NULL || host == NULL || hostlen == 0 ||
-      strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+  if (url == NULL || out == NULL || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
     return -EINVAL;
+  memset(out, 0, sizeof(*out));
   const char *p = url + sizeof(scheme) - 1;
   const char *end = p + strcspn(p, "/");
+
+  /* credentials: everything before the last '@' of the authority */
+  const char *at = NULL;
+  for (const char *q = p; q < end; q++)
+    if (*q == '@')
+      at = q;
+  if (at != NULL) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (colon == NULL) /* "password@host", as redis-cli -u takes it */
+      colon = p - 1;
+    if ((colon >= p && decode(p, colon, out->user, sizeof(out->user)) < 0) ||
+        decode(colon + 1, at, out->password, sizeof(out->password)) < 0)
+      return -EINVAL;
+    p = at + 1;
+  }
 
   /* host: "[v6]" or a name / IPv4 address up to the port's colon */
   const char *h, *hend, *colon;
@@ -49,7 +95,7 @@ int mqg_redis_url_parse(const char *url, char *host, size_t hostlen, int *port,
       colon = end;
   }
   size_t n = (size_t)(hend - h);
-  if (n == 0 || n >= hostlen || memchr(h, '@', n) != NULL)
+  if (n == 0 || n >= sizeof(out->host))
     return -EINVAL;
 
   int prt = 6379, dbn = 0;
@@ -61,9 +107,59 @@ int mqg_redis_url_parse(const char *url, char *host, size_t hostlen, int *port,
       parse_uint(end + 1, end + strlen(end), INT_MAX, &dbn) < 0)
     return -EINVAL;
 
-  memcpy(host, h, n);
-  host[n] = '\0';
-  *port = prt;
-  *db = dbn;
+  memcpy(out->host, h, n);
+  out->host[n] = '\0';
+  out->port = prt;
+  out->db = dbn;
   return 0;
+}
+
+int mqg_redis_password_load(mqg_redis_addr *a, const char *file, char *err,
+                            size_t errlen) {
+  const char *env = getenv(MQG_REDIS_PASSWORD_ENV);
+  if (file == NULL || file[0] == '\0') {
+    if (env == NULL)
+      return 0;
+    if (strlen(env) >= sizeof(a->password)) {
+      snprintf(err, errlen, "$%s is too long", MQG_REDIS_PASSWORD_ENV);
+      return -EINVAL;
+    }
+    snprintf(a->password, sizeof(a->password), "%s", env);
+    return 0;
+  }
+  FILE *f = fopen(file, "r");
+  if (f == NULL) {
+    int e = errno;
+    snprintf(err, errlen, "cannot read the Redis password file %s: %s", file, strerror(e));
+    return -e;
+  }
+  char line[sizeof(a->password) + 2];
+  int rc = 0;
+  if (fgets(line, sizeof(line), f) == NULL) {
+    snprintf(err, errlen, "the Redis password file %s is empty", file);
+    rc = -EINVAL;
+  } else {
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) >= sizeof(a->password) || line[0] == '\0') {
+      snprintf(err, errlen, "the Redis password in %s is empty or too long", file);
+      rc = -EINVAL;
+    } else {
+      snprintf(a->password, sizeof(a->password), "%s", line);
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+int mqg_redis_auth_argv(const mqg_redis_addr *a, const char *argv[3]) {
+  if (a->password[0] == '\0')
+    return 0;
+  argv[0] = "AUTH";
+  if (a->user[0] == '\0') {
+    argv[1] = a->password;
+    return 2;
+  }
+  argv[1] = a->user;
+  argv[2] = a->password;
+  return 3;
 }

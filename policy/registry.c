@@ -114,6 +114,7 @@ mqg_registry *mqg_registry_new(const char *prefix) {
   if (r == NULL)
     return NULL;
   snprintf(r->prefix, sizeof(r->prefix), "%s", prefix ? prefix : "");
+  snprintf(r->actor, sizeof(r->actor), "unknown");
   r->err_class = "";
   /* An invalid prefix is reported by mqg_registry_connect. */
   if (prefix == NULL || strlen(prefix) > REGISTRY_PREFIX_MAX)
@@ -129,6 +130,13 @@ void mqg_registry_free(mqg_registry *r) {
   free(r);
 }
 
+void mqg_registry_set_actor(mqg_registry *r, const char *actor) {
+  snprintf(r->actor, sizeof(r->actor), "%s", actor && actor[0] ? actor : "unknown");
+  for (char *p = r->actor; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+}
+
 const char *mqg_registry_error(const mqg_registry *r) { return r->err; }
 
 const char *mqg_registry_error_class(const mqg_registry *r) {
@@ -136,18 +144,22 @@ const char *mqg_registry_error_class(const mqg_registry *r) {
 }
 
 mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
-                                    int timeout_ms) {
-  int db;
+                                    const char *password_file, int timeout_ms) {
+  mqg_redis_addr a;
+  char err[300];
   if (!prefix_ok(r->prefix))
     return registry__fail(r, MQG_REG_INPUT, "input",
                           "the key prefix must be 1..%d characters without "
                           "spaces or control characters",
                           REGISTRY_PREFIX_MAX);
-  if (mqg_redis_url_parse(url, r->host, sizeof(r->host), &r->port, &db) < 0)
+  if (mqg_redis_url_parse(url, &a) < 0)
     return registry__fail(r, MQG_REG_INPUT, "input",
-                          "bad Redis URL '%s' (expected "
-                          "redis://host[:port][/db])",
-                          url);
+                          "bad Redis URL (expected "
+                          "redis://[user:password@]host[:port][/db])");
+  if (mqg_redis_password_load(&a, password_file, err, sizeof(err)) < 0)
+    return registry__fail(r, MQG_REG_INPUT, "input", "%s", err);
+  snprintf(r->host, sizeof(r->host), "%s", a.host);
+  r->port = a.port;
   struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   r->c = redisConnectWithTimeout(r->host, r->port, tv);
   if (r->c == NULL)
@@ -161,8 +173,26 @@ mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
     return s;
   }
   redisSetTimeout(r->c, tv);
-  if (db != 0) {
-    redisReply *reply = registry__command(r, "SELECT %d", db);
+  const char *auth[3];
+  int n = mqg_redis_auth_argv(&a, auth);
+  if (n > 0) {
+    redisReply *reply = redisCommandArgv(r->c, n, auth, NULL);
+    explicit_bzero(&a, sizeof(a));
+    if (reply == NULL)
+      return io_fail(r);
+    if (reply->type == REDIS_REPLY_ERROR) {
+      mqg_reg_status s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
+                                        "Redis at %s:%d refused the credentials: %s",
+                                        r->host, r->port, reply->str);
+      freeReplyObject(reply);
+      redisFree(r->c);
+      r->c = NULL;
+      return s;
+    }
+    freeReplyObject(reply);
+  }
+  if (a.db != 0) {
+    redisReply *reply = registry__command(r, "SELECT %d", a.db);
     if (reply == NULL)
       return MQG_REG_UNAVAILABLE;
     freeReplyObject(reply);
@@ -177,17 +207,30 @@ mqg_reg_status mqg_registry_load_library(mqg_registry *r) {
     return io_fail(r);
   const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", mqg_lua_library};
   size_t lens[] = {8, 4, 7, mqg_lua_library_len};
-  redisReply *reply = redisCommandArgv(r->c, 4, argv, lens);
-  if (reply == NULL)
-    return io_fail(r);
-  mqg_reg_status s = MQG_REG_OK;
-  if (reply->type == REDIS_REPLY_ERROR)
-    s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                       "cannot load the registry's Redis Functions library "
-                       "(Redis 7 or later needed): %s",
-                       reply->str);
-  freeReplyObject(reply);
-  return s;
+  for (int attempt = 0;; attempt++) {
+    redisReply *reply = redisCommandArgv(r->c, 4, argv, lens);
+    if (reply == NULL)
+      return io_fail(r);
+    if (reply->type != REDIS_REPLY_ERROR) {
+      freeReplyObject(reply);
+      return MQG_REG_OK;
+    }
+    /* Layout 1's library holds the same function names: replace it. */
+    if (attempt == 0 && strstr(reply->str, "already exists") != NULL) {
+      freeReplyObject(reply);
+      redisReply *del = registry__command(r, "FUNCTION DELETE %s", MQG_LUA_LIBRARY_V1);
+      if (del == NULL)
+        return MQG_REG_UNAVAILABLE;
+      freeReplyObject(del);
+      continue;
+    }
+    mqg_reg_status s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
+                                      "cannot load the registry's Redis Functions library "
+                                      "(Redis 7 or later needed): %s",
+                                      reply->str);
+    freeReplyObject(reply);
+    return s;
+  }
 }
 
 /* error_classes maps the first word of the library's error replies. */
@@ -212,21 +255,18 @@ static mqg_reg_status lua_error(mqg_registry *r, const char *msg) {
   return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "Redis: %s", msg);
 }
 
-#define FCALL_MAX_ARGS 12
-
-/* fcall calls library function |fn| with the prefix and |argc| arguments;
- * on MQG_REG_OK |*out| (if not NULL) receives the reply. When Redis does not
- * know the function (a fresh Redis, or one flushed), the library is loaded
- * and the call made once more. */
-static mqg_reg_status fcall(mqg_registry *r, const char *fn, int argc,
-                            const char *const *args, redisReply **out) {
-  const char *argv[4 + FCALL_MAX_ARGS] = {"FCALL", fn, "0", r->prefix};
-  size_t lens[4 + FCALL_MAX_ARGS];
+mqg_reg_status registry__fcall(mqg_registry *r, const char *fn, int ro, int argc,
+                               const char *const *args, redisReply **out) {
+  const char *argv[4 + REGISTRY_FCALL_MAX_ARGS] = {ro ? "FCALL_RO" : "FCALL", fn, "0",
+                                                   r->prefix};
+  size_t lens[4 + REGISTRY_FCALL_MAX_ARGS];
   if (out)
     *out = NULL;
   if (r->c == NULL)
     return io_fail(r);
-  for (int i = 0; i < argc && i < FCALL_MAX_ARGS; i++)
+  if (argc > REGISTRY_FCALL_MAX_ARGS)
+    return registry__fail(r, MQG_REG_INPUT, "input", "too many arguments");
+  for (int i = 0; i < argc; i++)
     argv[4 + i] = args[i];
   for (int i = 0; i < 4 + argc; i++)
     lens[i] = strlen(argv[i]);
@@ -261,7 +301,7 @@ static mqg_reg_status fcall_status(mqg_registry *r, const char *fn, int argc,
                                    const char *const *args, char *status,
                                    size_t len) {
   redisReply *reply;
-  mqg_reg_status s = fcall(r, fn, argc, args, &reply);
+  mqg_reg_status s = registry__fcall(r, fn, 0, argc, args, &reply);
   if (s != MQG_REG_OK)
     return s;
   if (status != NULL)
@@ -280,49 +320,49 @@ mqg_reg_status mqg_registry_ca_register(mqg_registry *r, const mqg_certinfo *ci,
   snprintf(nb, sizeof(nb), "%" PRId64, ci->not_before);
   snprintf(na, sizeof(na), "%" PRId64, ci->not_after);
   const char *args[] = {ci->fingerprint, pem, subject, ci->cn, ci->serial,
-                        nb, na, active ? "1" : "0"};
-  return fcall_status(r, "mqgate_ca_register", 8, args, NULL, 0);
+                        nb, na, active ? "1" : "0", r->actor};
+  return fcall_status(r, "mqgate_ca_register", 9, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_ca_set(mqg_registry *r, const char *id,
                                    const char *action) {
-  const char *args[] = {id, action};
-  return fcall_status(r, "mqgate_ca_set", 2, args, NULL, 0);
+  const char *args[] = {id, action, r->actor};
+  return fcall_status(r, "mqgate_ca_set", 3, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_ca_delete(mqg_registry *r, const char *id) {
-  const char *args[] = {id};
-  return fcall_status(r, "mqgate_ca_delete", 1, args, NULL, 0);
+  const char *args[] = {id, r->actor};
+  return fcall_status(r, "mqgate_ca_delete", 2, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_cert_register(mqg_registry *r,
                                           const mqg_certinfo *ci,
-                                          const char *pem, const char *ca_id,
-                                          const char *client_id, int activate) {
+                                          const char *ca_id,
+                                          const mqg_cert_reg_opts *o) {
   char nb[24], na[24];
   snprintf(nb, sizeof(nb), "%" PRId64, ci->not_before);
   snprintf(na, sizeof(na), "%" PRId64, ci->not_after);
-  const char *args[] = {ci->fingerprint, pem, ci->serial, ci->cn, ci->ou,
-                        ca_id, nb, na, client_id ? client_id : "",
-                        activate ? "1" : "0", "manual"};
-  return fcall_status(r, "mqgate_cert_register", 11, args, NULL, 0);
+  const char *args[] = {ci->fingerprint, ci->serial, ci->cn, ci->ou, ca_id, nb, na,
+                        o->client_id ? o->client_id : "", o->activate ? "1" : "0",
+                        "manual", o->renews ? o->renews : "", r->actor};
+  return fcall_status(r, "mqgate_cert_register", 12, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_cert_set(mqg_registry *r, const char *fp,
                                      const char *action, char status[32]) {
-  const char *args[] = {fp, action};
-  return fcall_status(r, "mqgate_cert_set", 2, args, status, 32);
+  const char *args[] = {fp, action, r->actor};
+  return fcall_status(r, "mqgate_cert_set", 3, args, status, 32);
 }
 
 mqg_reg_status mqg_registry_cert_delete(mqg_registry *r, const char *fp) {
-  const char *args[] = {fp};
-  return fcall_status(r, "mqgate_cert_delete", 1, args, NULL, 0);
+  const char *args[] = {fp, r->actor};
+  return fcall_status(r, "mqgate_cert_delete", 2, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_settings_set(mqg_registry *r, const char *key,
                                          const char *value) {
-  const char *args[] = {key, value};
-  return fcall_status(r, "mqgate_settings_set", 2, args, NULL, 0);
+  const char *args[] = {key, value, r->actor};
+  return fcall_status(r, "mqgate_settings_set", 3, args, NULL, 0);
 }
 
 mqg_reg_status mqg_registry_settings_get(mqg_registry *r, mqg_settings *out) {
@@ -353,31 +393,6 @@ mqg_reg_status mqg_registry_settings_get(mqg_registry *r, mqg_settings *out) {
 
 /* --- ids ------------------------------------------------------------------- */
 
-/* glob_escape writes |s| to |out| (|len| bytes) with SCAN's glob
- * metacharacters escaped; -1 if it does not fit. */
-static int glob_escape(const char *s, char *out, size_t len) {
-  size_t o = 0;
-  for (; *s; s++) {
-    if (o + 3 > len)
-      return -1;
-    if (strchr("*?[]\\", *s) != NULL)
-      out[o++] = '\\';
-    out[o++] = *s;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
-/* match_add notes candidate |id| for |hex|: the first goes to |out|, the
- * count tells whether it is unique. */
-static void match_add(const char *id, const char *hex, char out[65],
-                      int *count) {
-  if (strlen(id) != 64 || strncmp(id, hex, strlen(hex)) != 0)
-    return;
-  if ((*count)++ == 0)
-    memcpy(out, id, 65);
-}
-
 mqg_reg_status mqg_registry_resolve(mqg_registry *r, mqg_reg_kind kind,
                                     const char *in, char out[65]) {
   const char *what = kind == MQG_REG_KIND_CA ? "CA" : "certificate";
@@ -404,40 +419,20 @@ mqg_reg_status mqg_registry_resolve(mqg_registry *r, mqg_reg_kind kind,
     return MQG_REG_OK;
   }
 
-  int count = 0;
-  if (kind == MQG_REG_KIND_CA) {
-    redisReply *reply = registry__command(r, "SMEMBERS %s:cas", r->prefix);
-    if (reply == NULL)
-      return MQG_REG_UNAVAILABLE;
-    for (size_t i = 0; i < reply->elements; i++)
-      if (reply->element[i]->str)
-        match_add(reply->element[i]->str, hex, out, &count);
-    freeReplyObject(reply);
-  } else {
-    char pat[2 * REGISTRY_PREFIX_MAX + 100], esc[2 * REGISTRY_PREFIX_MAX + 1];
-    if (glob_escape(r->prefix, esc, sizeof(esc)) < 0)
-      return registry__fail(r, MQG_REG_INPUT, "input", "prefix too long");
-    snprintf(pat, sizeof(pat), "%s:cert:%s*", esc, hex);
-    size_t plen = strlen(r->prefix) + 6; /* "P:cert:" minus the NUL */
-    char cursor[32] = "0";
-    do {
-      redisReply *reply = registry__command(r, "SCAN %s MATCH %s COUNT 1000",
-                                            cursor, pat);
-      if (reply == NULL)
-        return MQG_REG_UNAVAILABLE;
-      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        freeReplyObject(reply);
-        return registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                              "unexpected SCAN reply");
-      }
-      snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-      redisReply *keys = reply->element[1];
-      for (size_t i = 0; i < keys->elements; i++)
-        if (keys->element[i]->str && keys->element[i]->len > plen)
-          match_add(keys->element[i]->str + plen, hex, out, &count);
-      freeReplyObject(reply);
-    } while (strcmp(cursor, "0") != 0 && count < 2);
-  }
+  const char *args[] = {kind == MQG_REG_KIND_CA ? "ca" : "cert", hex};
+  redisReply *reply;
+  mqg_reg_status s = registry__fcall(r, "mqgate_resolve", 1, 2, args, &reply);
+  if (s != MQG_REG_OK)
+    return s;
+  size_t count = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+  if (count == 1 && reply->element[0]->type == REDIS_REPLY_STRING &&
+      reply->element[0]->len == 64)
+    memcpy(out, reply->element[0]->str, 65);
+  else if (count == 1)
+    count = 3; /* not an id: treat as a bad answer below */
+  freeReplyObject(reply);
+  if (count > 2)
+    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "unexpected resolve reply");
   if (count == 1)
     return MQG_REG_OK;
   if (count == 0)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "certinfo.h"
+#include "schema.h"
 
 /*  X(name, exit code, class of the message) */
 #define MQG_REG_STATUS_MAP(X)                                                 \
@@ -40,18 +41,27 @@ typedef struct mqg_registry mqg_registry;
 struct redisReply;
 
 /* mqg_registry_new returns a new, unconnected client for the cluster of
- * key prefix |prefix|, or NULL when out of memory. */
+ * key prefix |prefix|, or NULL when out of memory. Its changes are made as
+ * actor "unknown" until mqg_registry_set_actor. */
 mqg_registry *mqg_registry_new(const char *prefix);
 
 /* mqg_registry_free closes the connection and frees |r|; NULL is ignored. */
 void mqg_registry_free(mqg_registry *r);
 
+/* mqg_registry_set_actor names who makes the changes that follow (copied,
+ * at most 128 bytes of text): "mqgatectl@host", "token:<name>", ... as the
+ * audit log (P:audit) records them. */
+void mqg_registry_set_actor(mqg_registry *r, const char *actor);
+
 /* mqg_registry_connect connects to the Redis of |url| (redis_url.h) within
- * |timeout_ms|, which also bounds every later command, and selects its
- * database. MQG_REG_INPUT for a bad URL or prefix, MQG_REG_UNAVAILABLE when
- * Redis cannot be reached. */
+ * |timeout_ms|, which also bounds every later command, authenticates with
+ * the URL's credentials or the password of |password_file| (a path, or
+ * NULL / "" for $MQGATE_REDIS_PASSWORD or none) and selects its database.
+ * MQG_REG_INPUT for a bad URL, prefix or password file;
+ * MQG_REG_UNAVAILABLE when Redis cannot be reached or refuses the
+ * credentials (the message says which). */
 mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
-                                    int timeout_ms);
+                                    const char *password_file, int timeout_ms);
 
 /* mqg_registry_error returns the last failure's message (borrowed, valid
  * until the next call on |r|), "" if none. */
@@ -62,8 +72,9 @@ const char *mqg_registry_error(const mqg_registry *r);
 const char *mqg_registry_error_class(const mqg_registry *r);
 
 /* mqg_registry_load_library loads the Lua library with FUNCTION LOAD
- * REPLACE. Every change calls it by itself when Redis answers that a
- * function does not exist; exposed for tests and tools. */
+ * REPLACE (replacing a layout-1 library, mqgate_v1, if one is loaded).
+ * Every call loads it by itself when Redis answers that a function does
+ * not exist; exposed for tests and tools. */
 mqg_reg_status mqg_registry_load_library(mqg_registry *r);
 
 /* --- ids -------------------------------------------------------------- */
@@ -74,11 +85,11 @@ typedef enum { MQG_REG_KIND_CA, MQG_REG_KIND_CERT } mqg_reg_kind;
  * case, colons allowed, or a unique prefix of at least 8 hex digits) into
  * the full lowercase id in |out|. A full id is not looked up (the operation
  * using it reports NOTFOUND); a prefix must match exactly one registered
- * object, else MQG_REG_INPUT. */
+ * object (for certificates: or tombstone), else MQG_REG_INPUT. */
 mqg_reg_status mqg_registry_resolve(mqg_registry *r, mqg_reg_kind kind,
                                     const char *in, char out[65]);
 
-/* --- changes (one FCALL each) ----------------------------------------- */
+/* --- changes (one FCALL each, audited as the actor) -------------------- */
 
 /* mqg_registry_ca_register registers the CA certificate |ci| with its PEM
  * |pem| and one-line |subject|, active or inactive. */
@@ -95,14 +106,23 @@ mqg_reg_status mqg_registry_ca_set(mqg_registry *r, const char *id,
  * client certificates). */
 mqg_reg_status mqg_registry_ca_delete(mqg_registry *r, const char *id);
 
-/* mqg_registry_cert_register registers the client certificate |ci| (PEM
- * |pem|) issued by CA |ca_id|, with registered client ID |client_id| (""
- * for none), active if |activate| or else registered_inactive; source
- * manual. Counts against the cluster's registration rate limit. */
+/* Options of a client certificate's registration. */
+typedef struct {
+  const char *client_id; /* registered client ID; NULL or "" for none */
+  int activate;          /* active, else registered_inactive */
+  const char *renews;    /* fp of the same device's certificate it renews
+                            (shares its identity), NULL or "" */
+} mqg_cert_reg_opts;
+
+/* mqg_registry_cert_register registers the client certificate |ci| issued
+ * by CA |ca_id| as |o| says; source manual. Counts against the cluster's
+ * registration rate limit. Refused (RULE) for a
+ * duplicate, a revoked-and-deleted fingerprint, or an identity (client ID,
+ * else CN) held by another device's certificate. */
 mqg_reg_status mqg_registry_cert_register(mqg_registry *r,
                                           const mqg_certinfo *ci,
-                                          const char *pem, const char *ca_id,
-                                          const char *client_id, int activate);
+                                          const char *ca_id,
+                                          const mqg_cert_reg_opts *o);
 
 /* mqg_registry_cert_set applies |action| ("activate", "deactivate",
  * "revoke") to certificate |fp| and writes the new status to |status|
@@ -111,7 +131,7 @@ mqg_reg_status mqg_registry_cert_set(mqg_registry *r, const char *fp,
                                      const char *action, char status[32]);
 
 /* mqg_registry_cert_delete deletes certificate |fp| (never an ACTIVE one)
- * from every index and frees its client ID. */
+ * from every index and leaves its tombstone. */
 mqg_reg_status mqg_registry_cert_delete(mqg_registry *r, const char *fp);
 
 /* mqg_registry_settings_set sets cluster setting |key| (schema.h name:
@@ -130,7 +150,8 @@ typedef struct {
 } mqg_ca_record;
 
 typedef struct {
-  const char *fp, *pem, *serial, *cn, *ou, *ca, *client_id, *source, *status;
+  const char *fp, *serial, *cn, *ou, *ca, *client_id, *source, *status;
+  const char *renews; /* "" if none */
   int64_t not_before, not_after, registered_at, status_changed_at;
   struct redisReply *owner_;
 } mqg_cert_record;
@@ -147,6 +168,14 @@ typedef struct {
   struct redisReply *owner_;
 } mqg_cert_details;
 
+/* What is left of a deleted certificate (its tombstone). */
+typedef struct {
+  int revoked;           /* revoked, then deleted: refused forever */
+  int64_t revoked_at;    /* when revoked (revoked only) */
+  int64_t deleted_at;
+  char last_status[32];  /* its status when deleted (not revoked) */
+} mqg_cert_tombstone;
+
 typedef struct {
   char registration[16];   /* manual | auto */
   char tls_min[8];         /* "1.0".."1.3" */
@@ -159,19 +188,21 @@ typedef struct {
   const char *serial, *cn, *ou, *status, *ca; /* exact match; NULL: any */
   int64_t not_after_from;  /* not_after >= this; INT64_MIN: no bound */
   int64_t not_after_until; /* not_after < this; INT64_MAX: no bound */
-  size_t page;             /* 1-based */
-  size_t page_size;        /* 1..MQG_REG_PAGE_MAX */
+  const char *cursor;      /* where the previous page ended; NULL: start */
+  size_t limit;            /* records per page, 1..MQG_REG_PAGE_MAX */
 } mqg_cert_filter;
-
-#define MQG_REG_PAGE_MAX 1000
 
 typedef struct {
   mqg_cert_record *certs; /* this page, by not_after then fp */
   size_t n;
-  size_t total; /* matching certificates on all pages */
+  char cursor[81];        /* the next page's cursor, "" after the last */
+  long long total;        /* matching certificates on all pages, or -1
+                             where counting would cost more than a page */
+  struct redisReply *owner_;
 } mqg_cert_page;
 
-/* mqg_cert_filter_init sets |f| to "everything, page 1 of 50". */
+/* mqg_cert_filter_init sets |f| to "everything, from the start, 50 a
+ * page". */
 void mqg_cert_filter_init(mqg_cert_filter *f);
 
 /* mqg_registry_ca_get fills |out| with CA |id|; MQG_REG_INPUT (class
@@ -185,12 +216,19 @@ mqg_reg_status mqg_registry_ca_list(mqg_registry *r, mqg_ca_record **out,
                                     size_t *n);
 
 /* mqg_registry_cert_get fills |out| with certificate |fp| and its
- * associated clients; MQG_REG_INPUT (class "notfound") if unknown. */
+ * associated clients. When it was deleted, MQG_REG_INPUT (class
+ * "notfound") with |*tomb| (if not NULL) filled and its "revoked"/"deleted"
+ * flags set, the message saying so; when it never was, MQG_REG_INPUT
+ * (class "notfound") with |*tomb| zeroed. */
 mqg_reg_status mqg_registry_cert_get(mqg_registry *r, const char *fp,
-                                     mqg_cert_details *out);
+                                     mqg_cert_details *out,
+                                     mqg_cert_tombstone *tomb);
 
 /* mqg_registry_cert_list fills |out| with the page |f| asks for of the
- * certificates matching |f|, ordered by not_after then fingerprint. */
+ * certificates matching |f|, ordered by not_after then fingerprint. Each
+ * call costs Redis O(page + log n) (policy/lua/40-read.lua): a page may
+ * hold fewer than |limit| records and still have a next cursor when the
+ * conditions the chosen index does not cover rule out many members. */
 mqg_reg_status mqg_registry_cert_list(mqg_registry *r, const mqg_cert_filter *f,
                                       mqg_cert_page *out);
 

@@ -15,6 +15,7 @@ struct mqg_registry {
   char prefix[REGISTRY_PREFIX_MAX + 1];
   char host[256];
   int port;
+  char actor[129];
   char err[512];
   const char *err_class;
 };
@@ -39,5 +40,16 @@ redisReply *registry__command_argv(mqg_registry *r, int argc, const char **argv,
  * registry__command does. */
 int registry__append(mqg_registry *r, const char *fmt, ...);
 redisReply *registry__reply(mqg_registry *r);
+
+#define REGISTRY_FCALL_MAX_ARGS 16
+
+/* registry__fcall calls library function |fn| (FCALL_RO when |ro|) with
+ * the prefix and |argc| arguments; on MQG_REG_OK |*out| (if not NULL)
+ * receives the reply, owned by the caller. An error reply becomes the
+ * status and class of its first word (RULE, RATE, INPUT, NOTFOUND). When
+ * Redis does not know the function, the library is loaded and the call
+ * made once more. */
+mqg_reg_status registry__fcall(mqg_registry *r, const char *fn, int ro, int argc,
+                               const char *const *args, redisReply **out);
 
 #endif

@@ -1,12 +1,8 @@
-/* registry_list.c: see registry.h. Reading records, listing and searching.
- *
- * A listing picks its candidates in one of two ways:
- *   - only a not_after window: ZCOUNT and ZRANGEBYSCORE ... LIMIT on P:certs
- *     give the total and the page directly (members of equal score come in
- *     fingerprint order, which is the order promised);
- *   - serial/CN/OU/status/CA filters: SINTER of their index sets, ZMSCORE on
- *     P:certs for the not_after of each, window and sort here.
- * The page's records are then read with one pipeline of HGETALLs. */
+/* registry_list.c: see registry.h. Reading records, listing and searching:
+ * each read is one read-only function call (FCALL_RO, policy/lua/40-read.lua),
+ * so it sees one instant of the registry and costs Redis O(page + log n).
+ * Records borrow their strings from the reply, which the record (or the
+ * page, or the list) owns. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,50 +13,56 @@
 
 static const char empty[] = "";
 
-/* --- records -------------------------------------------------------------- */
-
 static int64_t to_i64(const char *s) { return s ? strtoll(s, NULL, 10) : 0; }
 
-/* hash_get returns field |name| of the HGETALL reply |h|, or "". */
-static const char *hash_get(const redisReply *h, const char *name) {
-  for (size_t i = 0; h && h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements;
-       i += 2)
-    if (h->element[i]->str && strcmp(h->element[i]->str, name) == 0)
-      return h->element[i + 1]->str ? h->element[i + 1]->str : empty;
-  return empty;
+/* str returns element |i| of array reply |a| as a string, "" if missing. */
+static const char *str(const redisReply *a, size_t i) {
+  if (a == NULL || a->type != REDIS_REPLY_ARRAY || i >= a->elements)
+    return empty;
+  const redisReply *e = a->element[i];
+  return e->type == REDIS_REPLY_STRING && e->str ? e->str : empty;
 }
 
-/* ca_from_hash fills |c| from HGETALL reply |h|, taking it over. */
-static void ca_from_hash(mqg_ca_record *c, redisReply *h) {
-  memset(c, 0, sizeof(*c));
-  c->owner_ = h;
-  c->id = hash_get(h, "id");
-  c->pem = hash_get(h, "pem");
-  c->subject = hash_get(h, "subject");
-  c->cn = hash_get(h, "cn");
-  c->serial = hash_get(h, "serial");
-  c->status = hash_get(h, "status");
-  c->not_before = to_i64(hash_get(h, "not_before"));
-  c->not_after = to_i64(hash_get(h, "not_after"));
-  c->registered_at = to_i64(hash_get(h, "registered_at"));
+static mqg_reg_status bad_reply(mqg_registry *r, const char *what) {
+  return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "unexpected %s reply", what);
 }
 
-static void cert_from_hash(mqg_cert_record *c, redisReply *h) {
+/* --- records -------------------------------------------------------------- */
+
+/* cert_from_row fills |c| from a listing row (fp, serial, cn, ou, ca, nb,
+ * na, cid, src, status, reg, chg, ren) starting at |row|[|at|]. */
+static void cert_from_row(mqg_cert_record *c, const redisReply *row, size_t at) {
   memset(c, 0, sizeof(*c));
-  c->owner_ = h;
-  c->fp = hash_get(h, "fp");
-  c->pem = hash_get(h, "pem");
-  c->serial = hash_get(h, "serial");
-  c->cn = hash_get(h, "cn");
-  c->ou = hash_get(h, "ou");
-  c->ca = hash_get(h, "ca");
-  c->client_id = hash_get(h, "client_id");
-  c->source = hash_get(h, "source");
-  c->status = hash_get(h, "status");
-  c->not_before = to_i64(hash_get(h, "not_before"));
-  c->not_after = to_i64(hash_get(h, "not_after"));
-  c->registered_at = to_i64(hash_get(h, "registered_at"));
-  c->status_changed_at = to_i64(hash_get(h, "status_changed_at"));
+  c->fp = str(row, at + 0);
+  c->serial = str(row, at + 1);
+  c->cn = str(row, at + 2);
+  c->ou = str(row, at + 3);
+  c->ca = str(row, at + 4);
+  c->not_before = to_i64(str(row, at + 5));
+  c->not_after = to_i64(str(row, at + 6));
+  c->client_id = str(row, at + 7);
+  c->source = str(row, at + 8);
+  c->status = str(row, at + 9);
+  c->registered_at = to_i64(str(row, at + 10));
+  c->status_changed_at = to_i64(str(row, at + 11));
+  c->renews = str(row, at + 12);
+}
+
+/* CA rows: id subject cn serial not_before not_after status registered_at
+ * active_certs [pem] certs. */
+static void ca_from_row(mqg_ca_record *c, const redisReply *row, int with_pem) {
+  memset(c, 0, sizeof(*c));
+  c->id = str(row, 0);
+  c->subject = str(row, 1);
+  c->cn = str(row, 2);
+  c->serial = str(row, 3);
+  c->not_before = to_i64(str(row, 4));
+  c->not_after = to_i64(str(row, 5));
+  c->status = str(row, 6);
+  c->registered_at = to_i64(str(row, 7));
+  c->active_certs = to_i64(str(row, 8));
+  c->pem = with_pem ? str(row, 9) : empty;
+  c->certs = to_i64(str(row, with_pem ? 10 : 9));
 }
 
 void mqg_ca_record_cleanup(mqg_ca_record *c) {
@@ -71,9 +73,12 @@ void mqg_ca_record_cleanup(mqg_ca_record *c) {
   memset(c, 0, sizeof(*c));
 }
 
+/* A list's records share one reply, kept by the hidden record past the
+ * last. */
 void mqg_ca_list_free(mqg_ca_record *list, size_t n) {
-  for (size_t i = 0; list && i < n; i++)
-    mqg_ca_record_cleanup(&list[i]);
+  if (list == NULL)
+    return;
+  mqg_ca_record_cleanup(&list[n]);
   free(list);
 }
 
@@ -98,9 +103,9 @@ void mqg_cert_details_cleanup(mqg_cert_details *d) {
 void mqg_cert_page_cleanup(mqg_cert_page *p) {
   if (p == NULL)
     return;
-  for (size_t i = 0; p->certs && i < p->n; i++)
-    mqg_cert_record_cleanup(&p->certs[i]);
   free(p->certs);
+  if (p->owner_)
+    freeReplyObject(p->owner_);
   memset(p, 0, sizeof(*p));
 }
 
@@ -108,57 +113,25 @@ void mqg_cert_filter_init(mqg_cert_filter *f) {
   memset(f, 0, sizeof(*f));
   f->not_after_from = INT64_MIN;
   f->not_after_until = INT64_MAX;
-  f->page = 1;
-  f->page_size = 50;
-}
-
-static int is_empty_hash(const redisReply *h) {
-  return h->type != REDIS_REPLY_ARRAY || h->elements == 0;
+  f->limit = 50;
 }
 
 /* --- CAs ------------------------------------------------------------------- */
 
-/* ca_counts queues the two counts of CA |id|'s client certificates. */
-static int ca_counts_append(mqg_registry *r, const char *id) {
-  return registry__append(r, "SCARD %s:idx:ca:%s", r->prefix, id) < 0 ||
-                 registry__append(r, "SINTERCARD 2 %s:idx:ca:%s "
-                                     "%s:idx:status:active",
-                                  r->prefix, id, r->prefix) < 0
-             ? -1
-             : 0;
-}
-
-static int ca_counts_read(mqg_registry *r, mqg_ca_record *c) {
-  for (int i = 0; i < 2; i++) {
-    redisReply *n = registry__reply(r);
-    if (n == NULL)
-      return -1;
-    if (n->type == REDIS_REPLY_INTEGER)
-      *(i == 0 ? &c->certs : &c->active_certs) = n->integer;
-    freeReplyObject(n);
-  }
-  return 0;
-}
-
 mqg_reg_status mqg_registry_ca_get(mqg_registry *r, const char *id,
                                    mqg_ca_record *out) {
   memset(out, 0, sizeof(*out));
-  if (registry__append(r, "HGETALL %s:ca:%s", r->prefix, id) < 0 ||
-      ca_counts_append(r, id) < 0)
-    return MQG_REG_UNAVAILABLE;
-  redisReply *h = registry__reply(r);
-  if (h == NULL)
-    return MQG_REG_UNAVAILABLE;
-  ca_from_hash(out, h);
-  if (ca_counts_read(r, out) < 0) {
-    mqg_ca_record_cleanup(out);
-    return MQG_REG_UNAVAILABLE;
+  const char *args[] = {id};
+  redisReply *reply;
+  mqg_reg_status s = registry__fcall(r, "mqgate_ca_read", 1, 1, args, &reply);
+  if (s != MQG_REG_OK)
+    return s;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+    freeReplyObject(reply);
+    return registry__fail(r, MQG_REG_INPUT, "notfound", "CA %.16s is not registered", id);
   }
-  if (is_empty_hash(h)) {
-    mqg_ca_record_cleanup(out);
-    return registry__fail(r, MQG_REG_INPUT, "notfound",
-                          "CA %.16s is not registered", id);
-  }
+  ca_from_row(out, reply, 1);
+  out->owner_ = reply;
   return MQG_REG_OK;
 }
 
@@ -172,292 +145,121 @@ mqg_reg_status mqg_registry_ca_list(mqg_registry *r, mqg_ca_record **out,
                                     size_t *n) {
   *out = NULL;
   *n = 0;
-  redisReply *ids = registry__command(r, "SMEMBERS %s:cas", r->prefix);
-  if (ids == NULL)
-    return MQG_REG_UNAVAILABLE;
-  mqg_reg_status s = MQG_REG_OK;
-  mqg_ca_record *list = calloc(ids->elements + 1, sizeof(*list));
-  size_t got = 0;
-  if (list == NULL) {
-    s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; i < ids->elements; i++)
-    if (registry__append(r, "HGETALL %s:ca:%s", r->prefix,
-                         ids->element[i]->str) < 0 ||
-        ca_counts_append(r, ids->element[i]->str) < 0) {
-      s = MQG_REG_UNAVAILABLE;
-      goto out;
-    }
-  for (size_t i = 0; i < ids->elements; i++) {
-    redisReply *h = registry__reply(r);
-    if (h == NULL) {
-      s = MQG_REG_UNAVAILABLE;
-      goto out;
-    }
-    ca_from_hash(&list[got], h);
-    if (ca_counts_read(r, &list[got]) < 0) {
-      got++;
-      s = MQG_REG_UNAVAILABLE;
-      goto out;
-    }
-    if (is_empty_hash(h)) /* deleted since SMEMBERS */
-      mqg_ca_record_cleanup(&list[got]);
-    else
-      got++;
-  }
-  qsort(list, got, sizeof(*list), ca_cmp);
-out:
-  freeReplyObject(ids);
-  if (s != MQG_REG_OK) {
-    mqg_ca_list_free(list, got);
+  redisReply *reply;
+  mqg_reg_status s = registry__fcall(r, "mqgate_ca_list", 1, 0, NULL, &reply);
+  if (s != MQG_REG_OK)
     return s;
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    freeReplyObject(reply);
+    return bad_reply(r, "CA list");
   }
+  mqg_ca_record *list = calloc(reply->elements + 1, sizeof(*list));
+  if (list == NULL) {
+    freeReplyObject(reply);
+    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
+  }
+  for (size_t i = 0; i < reply->elements; i++)
+    ca_from_row(&list[i], reply->element[i], 0);
+  qsort(list, reply->elements, sizeof(*list), ca_cmp);
+  list[reply->elements].owner_ = reply;
   *out = list;
-  *n = got;
+  *n = reply->elements;
   return MQG_REG_OK;
 }
 
 /* --- certificates ---------------------------------------------------------- */
 
 mqg_reg_status mqg_registry_cert_get(mqg_registry *r, const char *fp,
-                                     mqg_cert_details *out) {
+                                     mqg_cert_details *out,
+                                     mqg_cert_tombstone *tomb) {
   memset(out, 0, sizeof(*out));
-  redisReply *h = registry__command(r, "HGETALL %s:cert:%s", r->prefix, fp);
-  if (h == NULL)
-    return MQG_REG_UNAVAILABLE;
-  cert_from_hash(&out->cert, h);
-  if (is_empty_hash(h)) {
-    mqg_cert_details_cleanup(out);
+  if (tomb)
+    memset(tomb, 0, sizeof(*tomb));
+  const char *args[] = {fp};
+  redisReply *reply;
+  mqg_reg_status s = registry__fcall(r, "mqgate_cert_read", 1, 1, args, &reply);
+  if (s != MQG_REG_OK)
+    return s;
+  const char *kind = str(reply, 0);
+  if (strcmp(kind, "tombstone") == 0) {
+    int revoked = strcmp(str(reply, 1), "revoked") == 0;
+    if (tomb) {
+      tomb->revoked = revoked;
+      tomb->revoked_at = revoked ? to_i64(str(reply, 2)) : 0;
+      tomb->deleted_at = to_i64(str(reply, revoked ? 3 : 2));
+      snprintf(tomb->last_status, sizeof(tomb->last_status), "%s",
+               revoked ? "revoked" : str(reply, 3));
+    }
+    freeReplyObject(reply);
     return registry__fail(r, MQG_REG_INPUT, "notfound",
-                          "certificate %.16s is not registered", fp);
+                          revoked ? "certificate %.16s was revoked and deleted (refused "
+                                    "forever)"
+                                  : "certificate %.16s was deleted (it does not register "
+                                    "itself again)",
+                          fp);
   }
-  redisReply *a = registry__command(r, "ZREVRANGE %s:assoc:%s 0 -1 WITHSCORES",
-                                    r->prefix, fp);
-  if (a == NULL) {
-    mqg_cert_details_cleanup(out);
-    return MQG_REG_UNAVAILABLE;
+  if (strcmp(kind, "cert") != 0 || reply->elements < 13) {
+    int none = strcmp(kind, "none") == 0;
+    freeReplyObject(reply);
+    return none ? registry__fail(r, MQG_REG_INPUT, "notfound",
+                                 "certificate %.16s is not registered", fp)
+                : bad_reply(r, "certificate");
   }
-  out->owner_ = a;
-  size_t n = a->type == REDIS_REPLY_ARRAY ? a->elements / 2 : 0;
+  /* "cert", then the row without its fp, then client/last-seen pairs. */
+  cert_from_row(&out->cert, reply, 0);
+  out->cert.fp = fp;
+  out->owner_ = reply;
+  size_t n = (reply->elements - 13) / 2;
   out->clients = calloc(n + 1, sizeof(*out->clients));
   if (out->clients == NULL) {
     mqg_cert_details_cleanup(out);
     return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
   }
   for (size_t i = 0; i < n; i++) {
-    out->clients[i].client_id = a->element[2 * i]->str;
-    out->clients[i].last_seen = to_i64(a->element[2 * i + 1]->str);
+    out->clients[i].client_id = str(reply, 13 + 2 * i);
+    out->clients[i].last_seen = to_i64(str(reply, 14 + 2 * i));
   }
   out->nclients = n;
-  return MQG_REG_OK;
-}
-
-/* A candidate of a filtered listing: its not_after and fingerprint (borrowed
- * from the SINTER reply). */
-typedef struct {
-  int64_t score;
-  const char *fp;
-} candidate;
-
-static int candidate_cmp(const void *a, const void *b) {
-  const candidate *x = a, *y = b;
-  if (x->score != y->score)
-    return x->score < y->score ? -1 : 1;
-  return strcmp(x->fp, y->fp);
-}
-
-#define ZMSCORE_CHUNK 500
-
-/* filtered_candidates intersects the index sets the filter names, keeps
- * the members whose not_after lies in the window and sorts them. |*out|
- * borrows from |*owner|, which the caller frees. */
-static mqg_reg_status filtered_candidates(mqg_registry *r,
-                                          const mqg_cert_filter *f,
-                                          redisReply **owner, candidate **out,
-                                          size_t *n) {
-  const char *names[] = {"serial", "cn", "ou", "status", "ca"};
-  const char *values[] = {f->serial, f->cn, f->ou, f->status, f->ca};
-  char *keys[5];
-  const char *argv[6];
-  size_t lens[6];
-  int argc = 0;
-  mqg_reg_status s = MQG_REG_OK;
-
-  *owner = NULL;
-  *out = NULL;
-  *n = 0;
-  argv[argc] = "SINTER";
-  lens[argc++] = 6;
-  for (int i = 0; i < 5; i++) {
-    if (values[i] == NULL)
-      continue;
-    if (asprintf(&keys[argc - 1], "%s:idx:%s:%s", r->prefix, names[i],
-                 values[i]) < 0) {
-      s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-      break;
-    }
-    argv[argc] = keys[argc - 1];
-    lens[argc] = strlen(argv[argc]);
-    argc++;
-  }
-  redisReply *members = NULL;
-  if (s == MQG_REG_OK &&
-      (members = registry__command_argv(r, argc, argv, lens)) == NULL)
-    s = MQG_REG_UNAVAILABLE;
-  for (int i = 1; i < argc; i++)
-    free(keys[i - 1]);
-  if (s != MQG_REG_OK)
-    return s;
-
-  if (members->type != REDIS_REPLY_ARRAY) {
-    freeReplyObject(members);
-    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                          "unexpected SINTER reply");
-  }
-  *owner = members;
-  candidate *list = calloc(members->elements + 1, sizeof(*list));
-  if (list == NULL)
-    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-  size_t got = 0;
-  for (size_t base = 0; base < members->elements; base += ZMSCORE_CHUNK) {
-    size_t m = members->elements - base;
-    if (m > ZMSCORE_CHUNK)
-      m = ZMSCORE_CHUNK;
-    const char *zargv[2 + ZMSCORE_CHUNK];
-    size_t zlens[2 + ZMSCORE_CHUNK];
-    char zkey[REGISTRY_PREFIX_MAX + 8];
-    snprintf(zkey, sizeof(zkey), "%s:certs", r->prefix);
-    zargv[0] = "ZMSCORE";
-    zlens[0] = 7;
-    zargv[1] = zkey;
-    zlens[1] = strlen(zkey);
-    for (size_t i = 0; i < m; i++) {
-      zargv[2 + i] = members->element[base + i]->str;
-      zlens[2 + i] = members->element[base + i]->len;
-    }
-    redisReply *scores =
-        registry__command_argv(r, (int)(2 + m), zargv, zlens);
-    if (scores == NULL || scores->type != REDIS_REPLY_ARRAY ||
-        scores->elements != m) {
-      if (scores)
-        freeReplyObject(scores);
-      free(list);
-      return scores ? registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                                     "unexpected ZMSCORE reply")
-                    : MQG_REG_UNAVAILABLE;
-    }
-    for (size_t i = 0; i < m; i++) {
-      const redisReply *sc = scores->element[i];
-      if (sc->type != REDIS_REPLY_STRING) /* deleted meanwhile */
-        continue;
-      int64_t v = strtoll(sc->str, NULL, 10);
-      if (v < f->not_after_from || v >= f->not_after_until)
-        continue;
-      list[got].score = v;
-      list[got].fp = members->element[base + i]->str;
-      got++;
-    }
-    freeReplyObject(scores);
-  }
-  qsort(list, got, sizeof(*list), candidate_cmp);
-  *out = list;
-  *n = got;
-  return MQG_REG_OK;
-}
-
-/* read_page reads the records of |fps[0..n)| into |out| with one pipeline;
- * certificates deleted meanwhile are left out. */
-static mqg_reg_status read_page(mqg_registry *r, const char *const *fps,
-                                size_t n, mqg_cert_page *out) {
-  out->certs = calloc(n + 1, sizeof(*out->certs));
-  if (out->certs == NULL)
-    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-  for (size_t i = 0; i < n; i++)
-    if (registry__append(r, "HGETALL %s:cert:%s", r->prefix, fps[i]) < 0)
-      return MQG_REG_UNAVAILABLE;
-  for (size_t i = 0; i < n; i++) {
-    redisReply *h = registry__reply(r);
-    if (h == NULL)
-      return MQG_REG_UNAVAILABLE;
-    if (is_empty_hash(h)) {
-      freeReplyObject(h);
-      continue;
-    }
-    cert_from_hash(&out->certs[out->n++], h);
-  }
   return MQG_REG_OK;
 }
 
 mqg_reg_status mqg_registry_cert_list(mqg_registry *r, const mqg_cert_filter *f,
                                       mqg_cert_page *out) {
   memset(out, 0, sizeof(*out));
-  if (f->page < 1 || f->page_size < 1 || f->page_size > MQG_REG_PAGE_MAX ||
-      f->page > SIZE_MAX / f->page_size)
-    return registry__fail(r, MQG_REG_INPUT, "input",
-                          "page must be >= 1 and page size 1..%d",
+  if (f->limit < 1 || f->limit > MQG_REG_PAGE_MAX)
+    return registry__fail(r, MQG_REG_INPUT, "input", "a page holds 1..%d certificates",
                           MQG_REG_PAGE_MAX);
-  size_t offset = (f->page - 1) * f->page_size;
   if (f->not_after_from >= f->not_after_until)
     return MQG_REG_OK; /* an empty window */
-
-  mqg_reg_status s;
-  if (!f->serial && !f->cn && !f->ou && !f->status && !f->ca) {
-    char min[24], max[24];
-    if (f->not_after_from == INT64_MIN)
-      snprintf(min, sizeof(min), "-inf");
-    else
-      snprintf(min, sizeof(min), "%" PRId64, f->not_after_from);
-    if (f->not_after_until == INT64_MAX)
-      snprintf(max, sizeof(max), "+inf");
-    else
-      snprintf(max, sizeof(max), "(%" PRId64, f->not_after_until);
-    redisReply *count =
-        registry__command(r, "ZCOUNT %s:certs %s %s", r->prefix, min, max);
-    if (count == NULL)
-      return MQG_REG_UNAVAILABLE;
-    out->total = count->type == REDIS_REPLY_INTEGER ? (size_t)count->integer : 0;
-    freeReplyObject(count);
-    redisReply *fps = registry__command(
-        r, "ZRANGEBYSCORE %s:certs %s %s LIMIT %llu %llu", r->prefix, min, max,
-        (unsigned long long)offset, (unsigned long long)f->page_size);
-    if (fps == NULL)
-      return MQG_REG_UNAVAILABLE;
-    const char **list = calloc(fps->elements + 1, sizeof(*list));
-    if (list == NULL) {
-      freeReplyObject(fps);
-      return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-    }
-    for (size_t i = 0; i < fps->elements; i++)
-      list[i] = fps->element[i]->str;
-    s = read_page(r, list, fps->elements, out);
-    free(list);
-    freeReplyObject(fps);
-  } else {
-    redisReply *owner;
-    candidate *cands;
-    size_t n;
-    s = filtered_candidates(r, f, &owner, &cands, &n);
-    if (s == MQG_REG_OK) {
-      out->total = n;
-      size_t m = offset < n ? n - offset : 0;
-      if (m > f->page_size)
-        m = f->page_size;
-      const char **list = calloc(m + 1, sizeof(*list));
-      if (list == NULL) {
-        s = registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
-      } else {
-        for (size_t i = 0; i < m; i++)
-          list[i] = cands[offset + i].fp;
-        s = read_page(r, list, m, out);
-        free(list);
-      }
-    }
-    free(cands);
-    if (owner)
-      freeReplyObject(owner);
-  }
+  char limit[24], from[24] = "", until[24] = "";
+  snprintf(limit, sizeof(limit), "%zu", f->limit);
+  if (f->not_after_from != INT64_MIN)
+    snprintf(from, sizeof(from), "%" PRId64, f->not_after_from);
+  if (f->not_after_until != INT64_MAX)
+    snprintf(until, sizeof(until), "%" PRId64, f->not_after_until);
+#define OR_EMPTY(x) ((x) ? (x) : "")
+  const char *args[] = {OR_EMPTY(f->cursor), limit,         OR_EMPTY(f->status),
+                        OR_EMPTY(f->ca),     OR_EMPTY(f->ou), OR_EMPTY(f->cn),
+                        OR_EMPTY(f->serial), from,          until};
+#undef OR_EMPTY
+  redisReply *reply;
+  mqg_reg_status s = registry__fcall(r, "mqgate_cert_list", 1, 9, args, &reply);
   if (s != MQG_REG_OK)
+    return s;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+      reply->element[1]->type != REDIS_REPLY_INTEGER) {
+    freeReplyObject(reply);
+    return bad_reply(r, "listing");
+  }
+  out->owner_ = reply;
+  snprintf(out->cursor, sizeof(out->cursor), "%s", str(reply, 0));
+  out->total = reply->element[1]->integer;
+  out->certs = calloc(reply->elements, sizeof(*out->certs));
+  if (out->certs == NULL) {
     mqg_cert_page_cleanup(out);
-  return s;
+    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
+  }
+  for (size_t i = 2; i < reply->elements; i++)
+    cert_from_row(&out->certs[out->n++], reply->element[i], 0);
+  return MQG_REG_OK;
 }

@@ -50,7 +50,11 @@
     "also look for changed --crl files this often, for file systems without " \
     "change events (NFS); 0 = never")                                        \
   X(redis, STR, "redis://127.0.0.1:6379/0", "URL",                            \
-    "the registry's Redis (auth registry)")                                   \
+    "the registry's Redis (auth registry): redis://[user:password@]host"      \
+    "[:port][/db]")                                                           \
+  X(redis_password_file, STR, "", "FILE",                                     \
+    "the Redis password, first line of FILE, instead of one in --redis "      \
+    "(without it: $MQGATE_REDIS_PASSWORD if set)")                            \
   X(redis_sentinels, STR, "", "HOST:PORT,...",                                \
     "find the registry's Redis master through these Sentinels (with "         \
     "--redis-master; --redis then only gives the database number)")           \
@@ -82,7 +86,11 @@
   X(max_pending_lookups, UINT, "1000", "N",                                   \
     "handshakes waiting for Redis at once; more are refused (internal_error)") \
   X(source_rate, UINT, "0", "N",                                              \
-    "new connections per second from one source address; 0 = no limit")      \
+    "new connections per second from one source address (IPv6: one /64); "    \
+    "0 = no limit")                                                           \
+  X(source_connections, UINT, "0", "N",                                       \
+    "connections at once from one source address (IPv6: one /64); "          \
+    "0 = no limit")                                                           \
   X(drain_timeout, MS, "10s", "DUR",                                          \
     "on SIGTERM/SIGINT, how long sessions may go on before they are closed")  \
   X(write_timeout, MS, "60s", "DUR",                                          \

@@ -127,7 +127,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--c->open_handles > 0)
     return;
   MQG_COUNT(open, -1);
-  mqg_admit_release(c->w->opts->admit);
+  mqg_admit_release(c->w->opts->admit, c->admit_ticket);
   SSL_free(c->ssl);
   mqg_sockbio_cleanup(&c->sb);
   mqg_tls_free(c->tls);
@@ -251,21 +251,44 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
+/* refuse_completed refuses a handshake that completed (a resumed session
+ * the registry no longer admits, a failed automatic registration): a fatal
+ * alert, then close. */
+static void refuse_completed(mqg_conn *c, const char *detail) {
+  SSL_send_fatal_alert(c->ssl, mqg_reason_alert(c->peer.reason, (uint16_t)SSL_version(c->ssl)));
+  conn__log_outcome(c, c->peer.reason, detail);
+  conn__close_graceful(c, c->peer.reason);
+}
+
 void conn__handshake(mqg_conn *c) {
   int rc = SSL_do_handshake(c->ssl);
-  if (rc == 1 && SSL_session_reused(c->ssl)) {
+  if (rc == 1 && SSL_session_reused(c->ssl) && !c->resume_checked) {
     /* The check BoringSSL skips for resumed sessions on a server. */
     uint8_t alert = SSL_AD_INTERNAL_ERROR;
     switch (mqg_tls_check_peer(c->ssl, &alert)) {
       case ssl_verify_ok:
+        c->resume_checked = 1;
         break;
       case ssl_verify_retry:
         conn__poll(c, 0); /* the registry answers; regcheck.c resumes us */
         return;
       case ssl_verify_invalid:
-        SSL_send_fatal_alert(c->ssl, alert);
-        conn__log_outcome(c, c->peer.reason, "resumed session");
-        conn__close_graceful(c, c->peer.reason);
+        refuse_completed(c, "resumed session");
+        return;
+    }
+  }
+  if (rc == 1 && c->w->reg != NULL) {
+    /* The peer has proved its key: now the registry may be written to
+     * (automatic registration), and an answer overtaken by a change
+     * during the handshake is checked again. */
+    switch (regcheck__complete(c)) {
+      case REGCHECK_OK:
+        break;
+      case REGCHECK_WAIT:
+        conn__poll(c, 0); /* regcheck.c resumes us */
+        return;
+      case REGCHECK_REFUSE:
+        refuse_completed(c, "after the handshake");
         return;
     }
   }
@@ -518,16 +541,17 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
 }
 
-void conn__accept(mqg_worker *w, int fd) {
+void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
   mqg_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) {
-    mqg_admit_release(w->opts->admit);
+    mqg_admit_release(w->opts->admit, ticket);
     close(fd);
     return;
   }
   MQG_COUNT(accepted, 1);
   c->w = w;
   c->fd = fd;
+  c->admit_ticket = ticket;
   c->t_start = uv_now(&w->loop);
   if (w->opts->registry)
     c->peer.check = regcheck__verify;
@@ -538,7 +562,7 @@ void conn__accept(mqg_worker *w, int fd) {
   if (c->ssl == NULL)
     BIO_free(bio);
   if (c->ssl == NULL || uv_poll_init_socket(&w->loop, &c->poll, fd) != 0) {
-    mqg_admit_release(w->opts->admit);
+    mqg_admit_release(w->opts->admit, ticket);
     SSL_free(c->ssl);
     mqg_tls_free(c->tls);
     close(fd);

@@ -103,10 +103,17 @@ struct mqg_conn {
   uint8_t filled_id : 1; /* mqgate filled in the client ID */
   uint8_t logged : 1;    /* the outcome line was written */
   uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
+  uint8_t register_after : 1; /* register automatically once completed */
+  uint8_t have_ca : 1;   /* |reg_ca| is the registered CA the chain reached */
+  uint8_t resume_checked : 1; /* a resumed session passed the check */
+  uint8_t rechecks;      /* checks made again at completion */
   mqg_reason lookup_verdict;  /* its answer, once LOOKUP_DONE */
-  mqg_lookup *lookup;    /* the request in flight, if LOOKUP_PENDING */
+  mqg_lookup *lookup;    /* the registry call in flight, if any */
   mqg_cache_entry *pending; /* what the answer will be cached as; its
                             * fetched_ms holds the send time until then */
+  mqg_cache_token token; /* what the cache knew when the answer was asked */
+  mqg_certinfo *reg_info; /* the leaf's facts while a registration may come */
+  uint8_t reg_ca[32];    /* the registered CA its chain reached */
   char *client_id;       /* the client ID sent to the broker (log-safe copy) */
   int poll_events;       /* what |poll| currently waits for */
   mqg_reason reason;     /* why the connection ended (once it does) */
@@ -115,6 +122,7 @@ struct mqg_conn {
   mqg_bytes dev_out;     /* plaintext waiting for SSL_write to the device */
   size_t up_queued;      /* bytes in write requests to the broker */
   uint64_t t_start;      /* loop time at accept, ms */
+  mqg_admit_ticket admit_ticket; /* released when the connection goes */
 };
 
 enum { LOOKUP_NONE, LOOKUP_PENDING, LOOKUP_DONE };
@@ -132,6 +140,7 @@ typedef struct {
   int registry;              /* auth mode registry */
   int proxy_protocol;        /* send a PROXY v2 header to the broker */
   const char *redis_url, *redis_prefix; /* borrowed from the config */
+  const char *redis_password_file;
   const char *redis_sentinels, *redis_master;
   uint64_t redis_stale_ms;
   mqg_cache *cache;          /* registry answers, shared */
@@ -167,6 +176,7 @@ struct mqg_worker {
   mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
   int ready;               /* reported ready (server__worker_ready) */
+  int cas_failed;          /* the last read of the CAs failed: fail closed */
   uint8_t *rbuf;           /* read buffer shared by this worker's callbacks */
   size_t rbuf_cap;
   uint8_t *rxbuf;          /* the device sockets' read-ahead scratch */
@@ -176,7 +186,7 @@ struct mqg_worker {
 };
 
 /* conn.c */
-void conn__accept(mqg_worker *w, int fd);
+void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket);
 void conn__handshake(mqg_conn *c);
 void conn__poll(mqg_conn *c, int events);
 void conn__update_poll(mqg_conn *c);
@@ -195,6 +205,13 @@ void server__worker_ready(mqg_worker *w);
 
 /* regcheck.c */
 enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert);
+/* regcheck__complete runs when |c|'s handshake has completed, before its
+ * session: the automatic registration, or a new check when the registry
+ * changed since the answer. REGCHECK_WAIT: a call is under way and
+ * conn__handshake runs again with its answer; REGCHECK_REFUSE:
+ * c->peer.reason says why. */
+enum { REGCHECK_OK, REGCHECK_WAIT, REGCHECK_REFUSE };
+int regcheck__complete(mqg_conn *c);
 void regcheck__cancel(mqg_conn *c);
 int regcheck__start(mqg_worker *w, char *err, size_t errlen);
 void regcheck__stop(mqg_worker *w);

@@ -27,6 +27,15 @@
     "live sessions ended by a registry change or a CRL")                         \
   X(cache_hits, "mqgate_registry_cache_hits_total", "registry answers from the cache") \
   X(cache_misses, "mqgate_registry_cache_misses_total", "registry lookups sent to Redis") \
+  X(auto_registered, "mqgate_registry_auto_registrations_total",                 \
+    "certificates registered automatically after their handshake")              \
+  X(rechecks, "mqgate_registry_rechecks_total",                                  \
+    "handshakes checked again because the registry changed during them")        \
+  X(registry_errors, "mqgate_registry_errors_total",                             \
+    "registry answers that could not be used (malformed, CA set unreadable): "   \
+    "refused, fail closed")                                                      \
+  X(touch_dropped, "mqgate_registry_touch_dropped_total",                        \
+    "associated-client records dropped while Redis was slow")                   \
   X(bytes_up, "mqgate_bytes_to_broker_total", "bytes forwarded device -> broker") \
   X(bytes_down, "mqgate_bytes_to_device_total", "bytes forwarded broker -> device") \
   X(crl_reloads, "mqgate_crl_reloads_total", "CRL sets read and put in force")   \

@@ -1,8 +1,8 @@
-/* regcheck.c: auth mode "registry" inside the handshake, and what the
- * registry's events do to this worker.
+/* regcheck.c: auth mode "registry" inside and right after the handshake,
+ * and what the registry's events do to this worker.
  *
- * The check, from SSL_CTX_set_custom_verify (one call per handshake, or two
- * when Redis has to answer):
+ * In the handshake, from SSL_CTX_set_custom_verify (read-only: nothing is
+ * written for a peer that has not proved it holds the key):
  *
  *   leaf DER --SHA-256--> cache hit?  -- yes --> state + dates --> verdict
  *                             | no
@@ -10,16 +10,24 @@
  *              chain vs. registered CAs (local, no Redis)
  *                             | good: the CA it reached
  *                             v
- *              FCALL mqgate_lookup (one round trip) --> ssl_verify_retry
- *                             ...  the handshake waits; the answer is cached,
- *                             v    then the handshake resumes and the
- *                          verdict  callback runs again, seeing it
+ *              FCALL_RO mqgate_lookup --> ssl_verify_retry ... answer,
+ *                             cached unless an invalidation came first;
+ *                             the handshake resumes and sees it
  *
- * A cache hit skips the chain check: the entry was made for exactly these
- * DER bytes after the chain was verified. Expiry dates and state are still
- * checked on every handshake. While Redis is unreachable, cached ACTIVE
- * entries serve for --redis-stale; anything else is refused; nothing whose
- * last known state was not ACTIVE is ever accepted. */
+ * When the handshake has completed (the peer proved the key: its
+ * CertificateVerify or resumption checked out), regcheck__complete runs
+ * before any MQTT byte is read:
+ *
+ *   "auto" answer ------------> FCALL mqgate_auto_register (writes, rate)
+ *   anything invalidated since
+ *   the answer was asked for --> FCALL_RO mqgate_lookup again
+ *   otherwise ----------------> go on
+ *
+ * Freshness: every answer carries the cache token taken when it was asked
+ * for (cache.h); a reply older than an invalidation is neither cached nor
+ * trusted at completion. While Redis is unreachable, cached ACTIVE entries
+ * serve for --redis-stale; anything else is refused; nothing whose last
+ * known state was not ACTIVE is ever accepted. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +37,10 @@
 #include "internal.h"
 #include "log.h"
 #include "metrics.h"
+
+/* Checks again at completion, at most, before giving up (registry_busy):
+ * only a registry changing under the handshake all the time gets there. */
+#define MAX_RECHECKS 3
 
 static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
@@ -50,32 +62,82 @@ static mqg_reason check_dates(int64_t nb, int64_t na) {
   return MQG_REASON_OK;
 }
 
-static void on_lookup(void *arg, mqg_reason verdict, const char *client_id) {
-  mqg_conn *c = arg;
-  mqg_worker *w = c->w;
+/* ask_done ends one registry call of |c|; returns its cache entry. */
+static mqg_cache_entry *ask_done(mqg_conn *c) {
   mqg_cache_entry *e = c->pending;
-  atomic_fetch_sub(&w->opts->pending, 1);
+  atomic_fetch_sub(&c->w->opts->pending, 1);
   c->lookup = NULL;
   c->pending = NULL;
+  if (e != NULL)
+    mqg_metrics_rtt((uv_hrtime() / 1000) - e->fetched_ms);
+  return e;
+}
+
+/* The answer to the lookup made inside the handshake. */
+static void on_lookup(void *arg, const mqg_reg_answer *a) {
+  mqg_conn *c = arg;
+  mqg_worker *w = c->w;
+  mqg_cache_entry *e = ask_done(c);
   c->lookup_state = LOOKUP_DONE;
-  c->lookup_verdict = verdict;
-  if (verdict == MQG_REASON_OK) {
+  c->lookup_verdict = a->verdict;
+  c->register_after = a->register_after;
+  if (!c->register_after) {
+    free(c->reg_info);
+    c->reg_info = NULL;
+  }
+  if (a->verdict == MQG_REASON_OK) {
     free(c->peer.client_id);
-    c->peer.client_id = dup_or_null(client_id);
+    c->peer.client_id = dup_or_null(a->client_id);
   }
   /* Only answers that stay true until an event says otherwise are cached,
-   * and only while the subscription that carries those events is up. */
-  if (verdict != MQG_REASON_REGISTRY_UNAVAILABLE)
-    mqg_metrics_rtt((uv_hrtime() / 1000) - e->fetched_ms);
-  if (verdict != MQG_REASON_REGISTRY_UNAVAILABLE && verdict != MQG_REASON_RATE_LIMITED &&
-      strlen(client_id) <= MQG_CACHE_ID_MAX && mqg_regclient_ready(w->reg)) {
-    e->verdict = verdict;
-    snprintf(e->client_id, sizeof(e->client_id), "%s", client_id);
+   * only while the subscription that carries those events is up, and only
+   * if no invalidation came since the question was asked. "auto" is not
+   * an answer to keep: the registration decides. */
+  if (a->verdict != MQG_REASON_REGISTRY_UNAVAILABLE && a->verdict != MQG_REASON_RATE_LIMITED &&
+      !a->register_after && strlen(a->client_id) <= MQG_CACHE_ID_MAX &&
+      mqg_regclient_ready(w->reg)) {
+    e->verdict = a->verdict;
+    snprintf(e->client_id, sizeof(e->client_id), "%s", a->client_id);
     e->fetched_ms = uv_now(&w->loop);
-    mqg_cache_put(w->opts->cache, e);
+    mqg_cache_put_fresh(w->opts->cache, e, c->token);
   }
   free(e);
   conn__handshake(c);
+}
+
+/* ask sends a registry call for |c| (a lookup, or the registration of
+ * c->reg_info) with |cb| as its answer's handler; the cache token is
+ * taken now. Returns 0, or the reason to refuse with. */
+static mqg_reason ask(mqg_conn *c, int reg, mqg_lookup_cb cb) {
+  mqg_worker *w = c->w;
+  mqg_cache_entry *e = calloc(1, sizeof(*e));
+  if (e == NULL)
+    return MQG_REASON_REGISTRY_UNAVAILABLE;
+  /* A bound on handshakes parked on Redis: a flood of unknown devices
+   * must not pile up memory and Redis work without end. */
+  if (atomic_fetch_add(&w->opts->pending, 1) >= w->opts->max_pending) {
+    atomic_fetch_sub(&w->opts->pending, 1);
+    free(e);
+    return MQG_REASON_REGISTRY_BUSY;
+  }
+  c->token = mqg_cache_token_of(w->opts->cache, c->peer.sha256);
+  e->fetched_ms = uv_hrtime() / 1000; /* the send time, in us, until the answer */
+  if (c->reg_info != NULL) {
+    memcpy(e->fp, c->peer.sha256, 32);
+    e->not_before = c->reg_info->not_before;
+    e->not_after = c->reg_info->not_after;
+    snprintf(e->cn, sizeof(e->cn), "%s", c->reg_info->cn);
+  }
+  c->lookup = reg ? mqg_regclient_register(w->reg, c->reg_info, c->reg_ca, cb, c)
+                  : mqg_regclient_lookup(w->reg, c->peer.sha256, c->reg_ca,
+                                         c->peer.cn ? c->peer.cn : "", cb, c);
+  if (c->lookup == NULL) {
+    atomic_fetch_sub(&w->opts->pending, 1);
+    free(e);
+    return MQG_REASON_REGISTRY_UNAVAILABLE;
+  }
+  c->pending = e;
+  return MQG_REASON_OK;
 }
 
 enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t *out_alert) {
@@ -93,11 +155,13 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
   const CRYPTO_BUFFER *certs[MQG_MTLS_MAX_DEPTH];
   for (size_t i = 0; i < n; i++)
     certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
-  const uint8_t *der = CRYPTO_BUFFER_data(certs[0]);
-  size_t der_len = CRYPTO_BUFFER_len(certs[0]);
-  mqg_certinfo_fingerprint(der, der_len, peer->sha256);
+  mqg_certinfo_fingerprint(CRYPTO_BUFFER_data(certs[0]), CRYPTO_BUFFER_len(certs[0]),
+                           peer->sha256);
   peer->has_cert = 1;
 
+  /* The token first: an invalidation between it and the read makes the
+   * answer stale at completion, never the other way round. */
+  c->token = mqg_cache_token_of(w->opts->cache, peer->sha256);
   int fresh = mqg_regclient_down_ms(w->reg) <= w->opts->redis_stale_ms;
   mqg_cache_entry hit;
   if (mqg_cache_get(w->opts->cache, peer->sha256, uv_now(&w->loop), &hit)) {
@@ -113,45 +177,115 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
     return decide(c, ssl, check_dates(hit.not_before, hit.not_after), out_alert);
   }
 
-  if (w->verifier == NULL)
-    return decide(c, ssl, mqg_regclient_ready(w->reg) ? MQG_REASON_UNKNOWN_CA
-                                                      : MQG_REASON_REGISTRY_UNAVAILABLE,
+  if (w->verifier == NULL) /* no CA read yet, or the last read failed */
+    return decide(c, ssl,
+                  mqg_regclient_ready(w->reg) && !w->cas_failed ? MQG_REASON_UNKNOWN_CA
+                                                                : MQG_REASON_REGISTRY_UNAVAILABLE,
                   out_alert);
-  mqg_cache_entry *e = calloc(1, sizeof(*e));
-  if (e == NULL)
+  mqg_certinfo *info = malloc(sizeof(*info));
+  if (info == NULL)
     return decide(c, ssl, MQG_REASON_REGISTRY_UNAVAILABLE, out_alert);
-  mqg_certinfo info;
-  uint8_t ca_id[32];
-  mqg_reason r = mqg_mtls_verify(w->verifier, certs, n, (int64_t)time(NULL), &info, ca_id);
+  mqg_reason r = mqg_mtls_verify(w->verifier, certs, n, (int64_t)time(NULL), info, c->reg_ca);
   free(peer->cn);
-  peer->cn = dup_or_null(info.cn);
+  peer->cn = dup_or_null(info->cn);
   if (r == MQG_REASON_OK) {
-    memcpy(e->fp, peer->sha256, 32);
-    e->fetched_ms = uv_hrtime() / 1000; /* the send time, in us, until the answer */
-    e->not_before = info.not_before;
-    e->not_after = info.not_after;
-    snprintf(e->cn, sizeof(e->cn), "%s", info.cn);
+    c->have_ca = 1;
     MQG_COUNT(cache_misses, 1);
-    /* A bound on handshakes parked on Redis: a flood of unknown devices
-     * must not pile up memory and Redis work without end. */
-    if (atomic_fetch_add(&w->opts->pending, 1) >= w->opts->max_pending) {
-      atomic_fetch_sub(&w->opts->pending, 1);
-      r = MQG_REASON_REGISTRY_BUSY;
-    } else {
-      c->lookup = mqg_regclient_lookup(w->reg, &info, ca_id, der, der_len, on_lookup, c);
-      if (c->lookup == NULL) {
-        atomic_fetch_sub(&w->opts->pending, 1);
-        r = MQG_REASON_REGISTRY_UNAVAILABLE;
-      }
-    }
+    /* Kept until the answer: an automatic registration needs the facts. */
+    c->reg_info = info;
+    info = NULL;
+    r = ask(c, 0, on_lookup);
   }
+  free(info);
   if (r != MQG_REASON_OK) {
-    free(e);
+    free(c->reg_info);
+    c->reg_info = NULL;
     return decide(c, ssl, r, out_alert);
   }
-  c->pending = e;
   c->lookup_state = LOOKUP_PENDING;
   return ssl_verify_retry;
+}
+
+/* The answer to a call made at completion: a registration or a check. */
+static void on_complete_answer(void *arg, const mqg_reg_answer *a) {
+  mqg_conn *c = arg;
+  free(ask_done(c));
+  if (a->verdict != MQG_REASON_OK) {
+    c->peer.reason = a->verdict;
+  } else if (a->register_after) {
+    c->register_after = 1; /* still unknown, still eligible: register */
+  } else if (c->register_after) {
+    c->register_after = 0;
+    MQG_COUNT(auto_registered, 1);
+    char fp[65];
+    mqg_hex32(c->peer.sha256, fp);
+    const mqg_log_field f[] = {{"fp", fp}, {"cn", c->peer.cn}, {"source", "auto"}};
+    mqg_log_event(MQG_LOG_INFO, "registered", f, sizeof(f) / sizeof(f[0]));
+  } else {
+    free(c->peer.client_id);
+    c->peer.client_id = dup_or_null(a->client_id);
+  }
+  conn__handshake(c);
+}
+
+/* chain_ca finds the registered CA |c|'s chain reaches, for a check at
+ * completion after a cache hit (which skipped the chain). */
+static mqg_reason chain_ca(mqg_conn *c) {
+  if (c->have_ca)
+    return MQG_REASON_OK;
+  if (c->w->verifier == NULL)
+    return MQG_REASON_REGISTRY_UNAVAILABLE;
+  const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(c->ssl);
+  size_t n = chain ? sk_CRYPTO_BUFFER_num(chain) : 0;
+  if (n == 0 || n > MQG_MTLS_MAX_DEPTH)
+    return MQG_REASON_NO_CERT;
+  const CRYPTO_BUFFER *certs[MQG_MTLS_MAX_DEPTH];
+  for (size_t i = 0; i < n; i++)
+    certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
+  mqg_certinfo *info = malloc(sizeof(*info));
+  if (info == NULL)
+    return MQG_REASON_REGISTRY_UNAVAILABLE;
+  mqg_reason r = mqg_mtls_verify(c->w->verifier, certs, n, (int64_t)time(NULL), info, c->reg_ca);
+  if (r == MQG_REASON_OK) {
+    c->have_ca = 1;
+    free(c->reg_info);
+    c->reg_info = info;
+  } else {
+    free(info);
+  }
+  return r;
+}
+
+int regcheck__complete(mqg_conn *c) {
+  mqg_worker *w = c->w;
+  mqg_reason r;
+  if (c->lookup != NULL)
+    return REGCHECK_WAIT;
+  if (c->peer.reason != MQG_REASON_OK)
+    return REGCHECK_REFUSE;
+  if (c->register_after && c->reg_info != NULL) {
+    r = ask(c, 1, on_complete_answer);
+  } else if (!mqg_cache_token_fresh(w->opts->cache, c->peer.sha256, c->token)) {
+    /* Something that could change the answer happened since it was asked
+     * for (the device may have held its Finished): ask again. */
+    if (++c->rechecks > MAX_RECHECKS) {
+      c->peer.reason = MQG_REASON_REGISTRY_BUSY;
+      return REGCHECK_REFUSE;
+    }
+    MQG_COUNT(rechecks, 1);
+    r = chain_ca(c);
+    if (r == MQG_REASON_OK)
+      r = ask(c, 0, on_complete_answer);
+  } else {
+    free(c->reg_info);
+    c->reg_info = NULL;
+    return REGCHECK_OK;
+  }
+  if (r != MQG_REASON_OK) {
+    c->peer.reason = r;
+    return REGCHECK_REFUSE;
+  }
+  return REGCHECK_WAIT;
 }
 
 void regcheck__cancel(mqg_conn *c) {
@@ -161,25 +295,42 @@ void regcheck__cancel(mqg_conn *c) {
   c->lookup = NULL;
   free(c->pending);
   c->pending = NULL;
+  free(c->reg_info);
+  c->reg_info = NULL;
 }
 
 /* --- the registry's events ------------------------------------------- */
 
-static void on_cert_event(void *arg, const char *fp_hex, const char *status);
+/* cut ends every live session (and handshake) of certificate |fp| for |r|. */
+static void cut(mqg_worker *w, const uint8_t fp[32], mqg_reason r) {
+  mqg_conn *next;
+  for (mqg_conn *c = w->conns; c != NULL; c = next) {
+    next = c->next;
+    if (!c->peer.has_cert || memcmp(c->peer.sha256, fp, 32) != 0 || c->state >= CONN_LINGER)
+      continue;
+    conn__log_outcome(c, r, "cut by a registry change");
+    MQG_COUNT(cuts, 1);
+    if (c->state == CONN_HANDSHAKE)
+      conn__finish(c, r);
+    else
+      conn__close_graceful(c, r);
+  }
+}
 
 struct recheck {
   mqg_worker *w;
-  char fp[65];
+  uint8_t fp[32];
 };
 
-static void on_recheck(void *arg, const char *status) {
+static void on_recheck(void *arg, int answered, mqg_reason r) {
   struct recheck *q = arg;
-  if (status != NULL && strcmp(status, "active") != 0)
-    on_cert_event(q->w, q->fp, status);
+  if (answered && r != MQG_REASON_OK)
+    cut(q->w, q->fp, r);
   free(q);
 }
 
-/* Asks again about every live session's certificate. */
+/* Asks again about every live session's certificate (the handshakes in
+ * progress check again at completion: their tokens are stale). */
 static void recheck_all(mqg_worker *w) {
   for (mqg_conn *c = w->conns; c != NULL; c = c->next) {
     if (!c->peer.has_cert || c->state == CONN_HANDSHAKE || c->state >= CONN_LINGER)
@@ -188,7 +339,7 @@ static void recheck_all(mqg_worker *w) {
     if (q == NULL)
       continue;
     q->w = w;
-    mqg_hex32(c->peer.sha256, q->fp);
+    memcpy(q->fp, c->peer.sha256, 32);
     if (mqg_regclient_status(w->reg, c->peer.sha256, on_recheck, q) != 0)
       free(q);
   }
@@ -221,25 +372,13 @@ static void on_cert_event(void *arg, const char *fp_hex, const char *status) {
   if (hex_to_fp(fp_hex, fp) != 0)
     return;
   mqg_cache_drop(w->opts->cache, fp);
-  if (strcmp(status, "active") == 0)
-    return;
-  mqg_reason r = strcmp(status, "revoked") == 0       ? MQG_REASON_CERT_REVOKED
-                 : strcmp(status, "deleted") == 0     ? MQG_REASON_CERT_UNREGISTERED
-                 : strcmp(status, "ca_inactive") == 0 ? MQG_REASON_CA_INACTIVE
-                                                      : MQG_REASON_CERT_INACTIVE;
-  /* Every live session (and handshake) with that certificate ends now. */
-  mqg_conn *next;
-  for (mqg_conn *c = w->conns; c != NULL; c = next) {
-    next = c->next;
-    if (!c->peer.has_cert || memcmp(c->peer.sha256, fp, 32) != 0)
-      continue;
-    conn__log_outcome(c, r, "cut by a registry change");
-    MQG_COUNT(cuts, 1);
-    if (c->state == CONN_HANDSHAKE)
-      conn__finish(c, r);
-    else
-      conn__close_graceful(c, r);
+  mqg_reason r = mqg_reason_of_registry(status);
+  if (r == MQG_REASON_COUNT) {
+    mqg_log(MQG_LOG_WARN, "registry: unknown certificate state \"%s\" in an event", status);
+    r = MQG_REASON_CERT_INACTIVE; /* not active: fail closed */
   }
+  if (r != MQG_REASON_OK)
+    cut(w, fp, r);
 }
 
 static void on_cas(void *arg, const char *pem, size_t len) {
@@ -250,13 +389,21 @@ static void on_cas(void *arg, const char *pem, size_t len) {
    * CAs): from now on this worker decides handshakes instead of refusing
    * them as registry_unavailable. */
   server__worker_ready(w);
-  if (len > 0) {
+  int failed = pem == NULL;
+  if (!failed && len > 0) {
     v = mqg_mtls_verifier_new_pem(pem, len, "the registry's CAs", err, sizeof(err));
     if (v == NULL) {
-      mqg_log(MQG_LOG_ERROR, "registry: keeping the previous CAs: %s", err);
-      return;
+      mqg_log(MQG_LOG_ERROR, "registry: the registered CAs do not parse (%s): refusing "
+              "certificates not cached until they do", err);
+      MQG_COUNT(registry_errors, 1);
+      failed = 1;
     }
   }
+  /* Fail closed: without a CA set that reads, no chain is checked, so no
+   * certificate is admitted that is not already known. */
+  if (failed && !w->cas_failed && w->index == 0)
+    mqg_log(MQG_LOG_ERROR, "registry: CA set unavailable: new certificates are refused");
+  w->cas_failed = failed;
   mqg_mtls_verifier_free(w->verifier);
   w->verifier = v;
   /* A CA's state may have changed (or, after a reconnect, anything may
@@ -296,6 +443,9 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
                                     : o->strict_ids_default;
   mqg_tls_set_window(lo, hi);
   atomic_store(&o->strict_ids, strict);
+  /* The registration mode decides what an unknown certificate gets: a
+   * cached "not registered" must not outlive a switch to automatic. */
+  mqg_cache_clear(o->cache);
   if (w->index == 0) /* every worker applies the same; one says so */
     mqg_log(MQG_LOG_INFO, "registry settings: TLS window %s..%s, client IDs %s, "
             "registration %s", mqg_config_tls_name(lo), mqg_config_tls_name(hi),
@@ -306,8 +456,9 @@ static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_c
                                           on_settings};
 
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
-  w->reg = mqg_regclient_new(&w->loop, w->opts->redis_url, w->opts->redis_prefix, &hooks, w,
-                             err, errlen);
+  mqg_regclient_cfg cfg = {w->opts->redis_url, w->opts->redis_password_file,
+                           w->opts->redis_prefix};
+  w->reg = mqg_regclient_new(&w->loop, &cfg, &hooks, w, err, errlen);
   if (w->reg != NULL && w->opts->redis_sentinels[0] != '\0' &&
       mqg_regclient_use_sentinels(w->reg, w->opts->redis_sentinels, w->opts->redis_master,
                                   err, errlen) != 0) {

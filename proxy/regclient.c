@@ -1,6 +1,6 @@
 /* regclient.c: see regclient.h.
  *
- *   connect both ──> SELECT db, FUNCTION LOAD, SUBSCRIBE ──> ready
+ *   connect both ──> AUTH, FUNCTION LOAD, SELECT db, SUBSCRIBE ──> ready
  *        ^                                                    │ either
  *        └──── retry timer (100 ms, doubling to 2 s) <─── drop ┘ drops
  *
@@ -17,10 +17,10 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <openssl/base64.h>
 
 #include "log.h"
 #include "lua_library.h"
+#include "metrics.h"
 #include "redis_url.h"
 #include "schema.h"
 
@@ -29,23 +29,30 @@
  * never reports back: every attempt has its own deadline. */
 #define CONNECT_DEADLINE_MS 1000
 #define BACKOFF_MAX_MS 2000
+/* After a failed read of the CAs, the next attempt. */
+#define CAS_RETRY_MS 2000
 
 struct mqg_regclient {
   uv_loop_t *loop;
-  char host[256];
-  int port, db;
+  mqg_redis_addr addr;    /* host, port, db and credentials */
+  char host[256];         /* where the link goes now (Sentinel may move it) */
+  int port;
   char prefix[128];
   char channel[160];
   const mqg_regclient_hooks *hooks;
   void *arg;
   redisAsyncContext *cmd, *sub;
-  int cmd_ready, sub_ready, ready;
+  int cmd_selected, lib_loaded, sub_ready, ready;
   uv_timer_t retry;       /* the next attempt, or the current one's deadline */
+  uv_timer_t cas_retry;   /* the next read of the CAs after a failed one */
   int connecting;         /* |retry| is the connect deadline */
   uint64_t backoff_ms;
   uint64_t down_since; /* loop ms; 0 while ready */
   unsigned cas_gen;    /* ignore CA loads overtaken by a newer one */
+  unsigned touches;    /* touch commands waiting for their reply */
+  int auth_refused;    /* the last AUTH was refused (logged once) */
   int closing;
+  int open_timers;     /* timer handles whose close callback has not run */
   /* Sentinel mode: where to ask for the master, and the query under way. */
   struct {
     char host[256];
@@ -53,6 +60,7 @@ struct mqg_regclient {
   } sentinels[8];
   int nsentinels, next_sentinel;
   char master[128];
+  char sentinel_password[256];
   redisAsyncContext *sent;
 };
 
@@ -101,7 +109,7 @@ static void free_links(mqg_regclient *rc) {
 static void drop(mqg_regclient *rc, const char *why) {
   int was_ready = rc->ready;
   mqg_log(MQG_LOG_DEBUG, "registry: link down: %s", why);
-  rc->ready = rc->cmd_ready = rc->sub_ready = 0;
+  rc->ready = rc->cmd_selected = rc->lib_loaded = rc->sub_ready = 0;
   if (rc->down_since == 0)
     rc->down_since = uv_now(rc->loop) ? uv_now(rc->loop) : 1;
   /* Each disconnect callback calls drop() again for its own context. */
@@ -118,19 +126,39 @@ static void drop(mqg_regclient *rc, const char *why) {
   }
 }
 
+/* A layout-1 registry (mqgate_v1's keys, no layout mark) is reported once
+ * per connection: its data is invisible to this version until migrated. */
+static void on_layout(redisAsyncContext *ac, void *r, void *priv) {
+  redisReply *reply = r;
+  mqg_regclient *rc = ac->data;
+  if (reply == NULL || rc->closing || reply->type != REDIS_REPLY_INTEGER)
+    return;
+  if (reply->integer == 1)
+    mqg_log(MQG_LOG_ERROR, "registry: prefix \"%s\" holds a layout-1 registry (%s:certs) "
+            "that this version does not read: run `mqgatectl migrate` once", rc->prefix,
+            rc->prefix);
+}
+
 static void check_ready(mqg_regclient *rc) {
-  if (rc->ready || !rc->cmd_ready || !rc->sub_ready)
+  if (rc->ready || !rc->cmd_selected || !rc->lib_loaded || !rc->sub_ready)
     return;
   rc->ready = 1;
   rc->connecting = 0;
   uv_timer_stop(&rc->retry); /* the connect deadline */
   rc->down_since = 0;
   rc->backoff_ms = BACKOFF_MIN_MS;
+  rc->auth_refused = 0;
   mqg_log(MQG_LOG_INFO, "registry: connected to Redis %s:%d db %d, prefix \"%s\"", rc->host,
-          rc->port, rc->db, rc->prefix);
+          rc->port, rc->addr.db, rc->prefix);
   rc->hooks->on_ready(rc->arg);
   load_settings(rc);
   load_cas(rc);
+  /* EXISTS of layout 1's expiry index, unless layout 2 is marked. */
+  redisAsyncCommand(rc->cmd, on_layout, NULL,
+                    "EVAL_RO %s 0 %s",
+                    "if redis.call('EXISTS', ARGV[1] .. ':meta') == 1 then return 0 end "
+                    "return redis.call('EXISTS', ARGV[1] .. ':certs')",
+                    rc->prefix);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -153,25 +181,74 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     on_disconnect(ac, status);
 }
 
+/* AUTH's answer: refused credentials keep the link down (and say so once
+ * until a link is ready again: the retries would repeat it every 2 s). */
+static void on_auth(redisAsyncContext *ac, void *r, void *priv) {
+  redisReply *reply = r;
+  mqg_regclient *rc = ac->data;
+  if (reply == NULL || rc->closing || reply->type != REDIS_REPLY_ERROR)
+    return;
+  if (!rc->auth_refused)
+    mqg_log(MQG_LOG_ERROR, "registry: Redis %s:%d refused the credentials: %s", rc->host,
+            rc->port, reply->str);
+  rc->auth_refused = 1;
+  redisAsyncDisconnect(ac); /* on_disconnect then drops and retries */
+}
+
+/* auth sends AUTH first on |ac| when there is a password. */
+static void auth(mqg_regclient *rc, redisAsyncContext *ac, const char *password) {
+  mqg_redis_addr a = rc->addr;
+  if (password != NULL)
+    snprintf(a.password, sizeof(a.password), "%s", password);
+  const char *argv[3];
+  int n = mqg_redis_auth_argv(&a, argv);
+  if (n > 0)
+    redisAsyncCommandArgv(ac, on_auth, NULL, n, argv, NULL);
+  explicit_bzero(&a, sizeof(a));
+}
+
 static void on_select(redisAsyncContext *ac, void *r, void *priv) {
   redisReply *reply = r;
   mqg_regclient *rc = ac->data;
   if (reply == NULL || rc->closing)
     return;
   if (reply->type == REDIS_REPLY_ERROR) {
-    mqg_log(MQG_LOG_ERROR, "registry: SELECT %d: %s", rc->db, reply->str);
+    mqg_log(MQG_LOG_ERROR, "registry: SELECT %d: %s", rc->addr.db, reply->str);
     return;
   }
   if (priv == NULL) { /* the command connection: the library, then ready */
-    rc->cmd_ready = 1;
+    rc->cmd_selected = 1;
     check_ready(rc);
   }
 }
 
+static void load_library(mqg_regclient *rc, int attempt);
+
 static void on_function_load(redisAsyncContext *ac, void *r, void *priv) {
   redisReply *reply = r;
-  if (reply && reply->type == REDIS_REPLY_ERROR)
-    mqg_log(MQG_LOG_ERROR, "registry: FUNCTION LOAD: %s", reply->str);
+  mqg_regclient *rc = ac->data;
+  if (reply == NULL || rc->closing)
+    return;
+  if (reply->type != REDIS_REPLY_ERROR) {
+    rc->lib_loaded = 1;
+    check_ready(rc);
+    return;
+  }
+  /* Layout 1's library holds the same function names: replace it. */
+  if (priv == NULL && strstr(reply->str, "already exists") != NULL) {
+    redisAsyncCommand(rc->cmd, NULL, NULL, "FUNCTION DELETE %s", MQG_LUA_LIBRARY_V1);
+    load_library(rc, 1);
+    return;
+  }
+  mqg_log(MQG_LOG_ERROR, "registry: FUNCTION LOAD (Redis 7 or later needed): %s", reply->str);
+}
+
+/* REPLACE: the library's name carries its version, so whatever runs under
+ * this name is this code; a stale copy from a development build must not
+ * survive. */
+static void load_library(mqg_regclient *rc, int attempt) {
+  redisAsyncCommand(rc->cmd, on_function_load, attempt ? rc : NULL,
+                    "FUNCTION LOAD REPLACE %b", mqg_lua_library, mqg_lua_library_len);
 }
 
 static void on_event(redisAsyncContext *ac, void *r, void *priv) {
@@ -254,6 +331,8 @@ static void resolve(mqg_regclient *rc) {
   redisLibuvAttach(rc->sent, rc->loop);
   redisAsyncSetConnectCallback(rc->sent, on_connect);
   redisAsyncSetDisconnectCallback(rc->sent, on_disconnect);
+  if (rc->sentinel_password[0] != '\0')
+    redisAsyncCommand(rc->sent, on_auth, NULL, "AUTH %s", rc->sentinel_password);
   redisAsyncCommand(rc->sent, on_master_addr, NULL, "SENTINEL get-master-addr-by-name %s",
                     rc->master);
   rc->connecting = 1;
@@ -283,6 +362,8 @@ int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char 
     rc->nsentinels++;
   }
   snprintf(rc->master, sizeof(rc->master), "%s", name);
+  const char *sp = getenv("MQGATE_REDIS_SENTINEL_PASSWORD");
+  snprintf(rc->sentinel_password, sizeof(rc->sentinel_password), "%s", sp ? sp : "");
   /* mqg_regclient_new already started towards --redis: go through the
    * Sentinels instead. */
   drop(rc, "using Sentinel");
@@ -306,23 +387,24 @@ static void start(mqg_regclient *rc) {
     redisAsyncSetConnectCallback(both[i], on_connect);
     redisAsyncSetDisconnectCallback(both[i], on_disconnect);
   }
-  /* Commands are queued until the connection is up. Behind Sentinel, the
-   * server must still be the master when we reach it. */
+  /* Commands are queued until the connection is up: credentials first.
+   * Behind Sentinel, the server must still be the master when we reach
+   * it. */
+  auth(rc, rc->cmd, NULL);
+  auth(rc, rc->sub, NULL);
   if (rc->nsentinels > 0)
     redisAsyncCommand(rc->cmd, on_role, NULL, "ROLE");
-  /* REPLACE: the library's name carries its version, so whatever runs
-   * under this name is this code; a stale copy from a development build
-   * must not survive. */
-  redisAsyncCommand(rc->cmd, on_function_load, NULL, "FUNCTION LOAD REPLACE %b",
-                    mqg_lua_library, mqg_lua_library_len);
-  redisAsyncCommand(rc->cmd, on_select, NULL, "SELECT %d", rc->db);
-  redisAsyncCommand(rc->sub, on_select, rc, "SELECT %d", rc->db);
+  load_library(rc, 0);
+  redisAsyncCommand(rc->cmd, on_select, NULL, "SELECT %d", rc->addr.db);
+  redisAsyncCommand(rc->sub, on_select, rc, "SELECT %d", rc->addr.db);
   redisAsyncCommand(rc->sub, on_event, NULL, "SUBSCRIBE %s", rc->channel);
   rc->connecting = 1;
   uv_timer_start(&rc->retry, on_connect_deadline, CONNECT_DEADLINE_MS, 0);
 }
 
-mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const char *url, const char *prefix,
+static void on_cas_retry(uv_timer_t *t);
+
+mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
                                  const mqg_regclient_hooks *hooks, void *arg,
                                  char *err, size_t errlen) {
   mqg_regclient *rc = calloc(1, sizeof(*rc));
@@ -330,25 +412,39 @@ mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const char *url, const char *p
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  if (mqg_redis_url_parse(url, rc->host, sizeof(rc->host), &rc->port, &rc->db) != 0) {
-    snprintf(err, errlen, "redis URL \"%s\" is not redis://HOST:PORT/DB", url);
+  if (mqg_redis_url_parse(cfg->url, &rc->addr) != 0) {
+    snprintf(err, errlen, "the Redis URL is not redis://[user:password@]HOST[:PORT][/DB]");
     free(rc);
     return NULL;
   }
+  if (mqg_redis_password_load(&rc->addr, cfg->password_file, err, errlen) != 0) {
+    free(rc);
+    return NULL;
+  }
+  snprintf(rc->host, sizeof(rc->host), "%s", rc->addr.host);
+  rc->port = rc->addr.port;
   rc->loop = loop;
   rc->hooks = hooks;
   rc->arg = arg;
-  snprintf(rc->prefix, sizeof(rc->prefix), "%s", prefix);
-  snprintf(rc->channel, sizeof(rc->channel), "%s:events", prefix);
+  snprintf(rc->prefix, sizeof(rc->prefix), "%s", cfg->prefix);
+  snprintf(rc->channel, sizeof(rc->channel), "%s:events", cfg->prefix);
   rc->backoff_ms = BACKOFF_MIN_MS;
   rc->down_since = 1;
   uv_timer_init(loop, &rc->retry);
-  rc->retry.data = rc;
+  uv_timer_init(loop, &rc->cas_retry);
+  rc->retry.data = rc->cas_retry.data = rc;
+  rc->open_timers = 2;
   start(rc);
   return rc;
 }
 
-static void on_retry_closed(uv_handle_t *h) { free(h->data); }
+static void on_timer_closed(uv_handle_t *h) {
+  mqg_regclient *rc = h->data;
+  if (--rc->open_timers > 0)
+    return;
+  explicit_bzero(rc, sizeof(*rc)); /* the credentials */
+  free(rc);
+}
 
 void mqg_regclient_close(mqg_regclient *rc) {
   if (rc == NULL)
@@ -356,7 +452,8 @@ void mqg_regclient_close(mqg_regclient *rc) {
   rc->closing = 1;
   rc->ready = 0;
   free_links(rc); /* their disconnect callbacks see |closing| */
-  uv_close((uv_handle_t *)&rc->retry, on_retry_closed);
+  uv_close((uv_handle_t *)&rc->retry, on_timer_closed);
+  uv_close((uv_handle_t *)&rc->cas_retry, on_timer_closed);
 }
 
 int mqg_regclient_ready(const mqg_regclient *rc) { return rc->ready; }
@@ -367,44 +464,53 @@ uint64_t mqg_regclient_down_ms(const mqg_regclient *rc) {
 
 /* --- lookups --------------------------------------------------------- */
 
-static mqg_reason verdict_of(const redisReply *r, const char **client_id) {
-  *client_id = "";
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
-    return MQG_REASON_REGISTRY_UNAVAILABLE;
-  const char *v = r->element[0]->str, *status = r->element[1]->str;
-  if (r->element[2]->str)
-    *client_id = r->element[2]->str;
-  if (v == NULL)
-    return MQG_REASON_REGISTRY_UNAVAILABLE;
-  if (strcmp(v, "ok") == 0)
-    return MQG_REASON_OK;
-  if (strcmp(v, "unknown_ca") == 0)
-    return MQG_REASON_UNKNOWN_CA;
-  if (strcmp(v, "ca_inactive") == 0)
-    return MQG_REASON_CA_INACTIVE;
-  if (strcmp(v, "unregistered") == 0)
-    return MQG_REASON_CERT_UNREGISTERED;
-  if (strcmp(v, "rate_limited") == 0)
-    return MQG_REASON_RATE_LIMITED;
-  if (strcmp(v, "cert") == 0 && status != NULL) {
-    if (strcmp(status, "active") == 0)
-      return MQG_REASON_OK;
-    if (strcmp(status, "revoked") == 0)
-      return MQG_REASON_CERT_REVOKED;
-    return MQG_REASON_CERT_INACTIVE;
+/* A reply that is not what the library answers: counted and logged, and
+ * the caller fails closed. */
+static void malformed(const char *what, const redisReply *r) {
+  MQG_COUNT(registry_errors, 1);
+  mqg_log(MQG_LOG_ERROR, "registry: %s failed: %s", what,
+          r == NULL                         ? "no reply"
+          : r->type == REDIS_REPLY_ERROR    ? r->str
+                                            : "malformed reply");
+}
+
+/* answer_of reads {verdict, status, client_id} (schema.h). */
+static void answer_of(const redisReply *r, mqg_reg_answer *a) {
+  a->verdict = MQG_REASON_REGISTRY_UNAVAILABLE;
+  a->register_after = 0;
+  a->client_id = "";
+  if (r == NULL)
+    return; /* the link dropped: no answer */
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    malformed("lookup", r);
+    return;
   }
-  return MQG_REASON_REGISTRY_UNAVAILABLE;
+  for (size_t i = 0; i < 3; i++)
+    if (r->element[i]->type != REDIS_REPLY_STRING) {
+      malformed("lookup", r);
+      return;
+    }
+  const char *v = r->element[0]->str, *status = r->element[1]->str;
+  a->client_id = r->element[2]->str;
+  if (strcmp(v, "auto") == 0) {
+    a->verdict = MQG_REASON_OK;
+    a->register_after = 1;
+    return;
+  }
+  mqg_reason reason = mqg_reason_of_registry(strcmp(v, "cert") == 0 ? status : v);
+  if (reason == MQG_REASON_COUNT) {
+    malformed("lookup", r);
+    return;
+  }
+  a->verdict = reason;
 }
 
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv) {
   mqg_lookup *l = priv;
-  redisReply *reply = r;
-  const char *client_id;
-  mqg_reason v = verdict_of(reply, &client_id);
-  if (reply && reply->type == REDIS_REPLY_ERROR)
-    mqg_log(MQG_LOG_ERROR, "registry: lookup failed: %s", reply->str);
+  mqg_reg_answer a;
+  answer_of(r, &a);
   if (l->cb)
-    l->cb(l->arg, v, client_id);
+    l->cb(l->arg, &a);
   free(l);
 }
 
@@ -413,70 +519,84 @@ void mqg_lookup_cancel(mqg_lookup *l) {
     l->cb = NULL;
 }
 
-/* PEM text of a DER certificate, for automatic registration. */
-static char *der_to_pem(const uint8_t *der, size_t len, size_t *out_len) {
-  size_t b64 = 0;
-  if (!EVP_EncodedLength(&b64, len))
-    return NULL;
-  size_t cap = b64 + b64 / 64 + 64;
-  char *pem = malloc(cap), *p = pem;
-  if (pem == NULL)
-    return NULL;
-  p += sprintf(p, "-----BEGIN CERTIFICATE-----\n");
-  for (size_t off = 0; off < len; off += 48) {
-    size_t n = len - off < 48 ? len - off : 48;
-    p += EVP_EncodeBlock((uint8_t *)p, der + off, n);
-    *p++ = '\n';
-  }
-  p += sprintf(p, "-----END CERTIFICATE-----\n");
-  *out_len = (size_t)(p - pem);
-  return pem;
-}
-
-mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const mqg_certinfo *info,
-                                 const uint8_t ca_id[32], const uint8_t *der,
-                                 size_t der_len, mqg_lookup_cb cb, void *arg) {
+/* send_call sends FCALL[_RO] |fn| 0 P argv... with |l| as the request. */
+static mqg_lookup *send_call(mqg_regclient *rc, int ro, const char *fn, int argc,
+                             const char **args, mqg_lookup_cb cb, void *arg) {
   if (!rc->ready)
     return NULL;
   mqg_lookup *l = malloc(sizeof(*l));
-  size_t pem_len = 0;
-  char *pem = der_to_pem(der, der_len, &pem_len);
-  if (l == NULL || pem == NULL) {
-    free(l);
-    free(pem);
+  if (l == NULL)
     return NULL;
-  }
   l->cb = cb;
   l->arg = arg;
-  char ca_hex[65], nb[24], na[24];
-  mqg_hex32(ca_id, ca_hex);
-  snprintf(nb, sizeof(nb), "%lld", (long long)info->not_before);
-  snprintf(na, sizeof(na), "%lld", (long long)info->not_after);
-  const char *argv[] = {"FCALL", "mqgate_lookup", "0", rc->prefix, info->fingerprint,
-                        ca_hex, info->serial, info->cn, info->ou, nb, na, pem};
-  size_t lens[sizeof(argv) / sizeof(argv[0])];
-  for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
-    lens[i] = strlen(argv[i]);
-  lens[11] = pem_len;
-  int rc_send = redisAsyncCommandArgv(rc->cmd, on_lookup, l, 12, argv, lens);
-  free(pem);
-  if (rc_send != REDIS_OK) {
+  const char *argv[16] = {ro ? "FCALL_RO" : "FCALL", fn, "0", rc->prefix};
+  for (int i = 0; i < argc && i < 12; i++)
+    argv[4 + i] = args[i];
+  if (redisAsyncCommandArgv(rc->cmd, on_lookup, l, 4 + argc, argv, NULL) != REDIS_OK) {
     free(l);
     return NULL;
   }
   return l;
 }
 
+mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
+                                 const uint8_t ca_id[32], const char *cn,
+                                 mqg_lookup_cb cb, void *arg) {
+  char fp_hex[65], ca_hex[65];
+  mqg_hex32(fp, fp_hex);
+  mqg_hex32(ca_id, ca_hex);
+  const char *args[] = {fp_hex, ca_hex, cn};
+  return send_call(rc, 1, "mqgate_lookup", 3, args, cb, arg);
+}
+
+mqg_lookup *mqg_regclient_register(mqg_regclient *rc, const mqg_certinfo *info,
+                                   const uint8_t ca_id[32], mqg_lookup_cb cb, void *arg) {
+  char ca_hex[65], nb[24], na[24];
+  mqg_hex32(ca_id, ca_hex);
+  snprintf(nb, sizeof(nb), "%lld", (long long)info->not_before);
+  snprintf(na, sizeof(na), "%lld", (long long)info->not_after);
+  const char *args[] = {info->fingerprint, ca_hex, info->serial, info->cn, info->ou,
+                        nb, na, "auto"};
+  return send_call(rc, 0, "mqgate_auto_register", 8, args, cb, arg);
+}
+
+static void on_touch(redisAsyncContext *ac, void *r, void *priv) {
+  mqg_regclient *rc = priv;
+  rc->touches--;
+}
+
 void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *client_id,
                          size_t client_id_len) {
   if (!rc->ready)
     return;
+  /* A slow Redis must not let device-driven writes pile up in hiredis'
+   * buffer: associated clients are a record, not a decision. */
+  if (rc->touches >= MQG_TOUCH_MAX_PENDING) {
+    MQG_COUNT(touch_dropped, 1);
+    return;
+  }
   char hex[65], now[24];
   mqg_hex32(fp, hex);
   snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
   const char *argv[] = {"FCALL", "mqgate_touch", "0", rc->prefix, hex, client_id, now};
   size_t lens[] = {5, 12, 1, strlen(rc->prefix), 64, client_id_len, strlen(now)};
-  redisAsyncCommandArgv(rc->cmd, NULL, NULL, 7, argv, lens);
+  if (redisAsyncCommandArgv(rc->cmd, on_touch, rc, 7, argv, lens) == REDIS_OK)
+    rc->touches++;
+}
+
+void mqg_regclient_heartbeat(mqg_regclient *rc, const char *id, const char *json,
+                             unsigned ttl_s) {
+  if (!rc->ready)
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  redisAsyncCommand(rc->cmd, NULL, NULL, "SET %s:proxy:%s %s EX %u", rc->prefix, id, json,
+                    ttl_s);
+  redisAsyncCommand(rc->cmd, NULL, NULL, "ZADD %s:proxies %lld %s", rc->prefix, now_ms, id);
+  /* Proxies gone for a day leave the set (each is one member). */
+  redisAsyncCommand(rc->cmd, NULL, NULL, "ZREMRANGEBYSCORE %s:proxies -inf %lld", rc->prefix,
+                    now_ms - 86400000LL);
 }
 
 struct status_req {
@@ -487,21 +607,17 @@ struct status_req {
 static void on_status(redisAsyncContext *ac, void *r, void *priv) {
   struct status_req *q = priv;
   redisReply *reply = r;
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    mqg_log(MQG_LOG_ERROR, "registry: status check failed: %s", reply->str);
-  q->cb(q->arg, reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL);
+  mqg_reason reason = MQG_REASON_COUNT;
+  if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+    reason = mqg_reason_of_registry(reply->str);
+  if (reply != NULL && reason == MQG_REASON_COUNT)
+    malformed("status check", reply);
+  /* A malformed answer fails closed: the session ends. */
+  if (reply != NULL && reason == MQG_REASON_COUNT)
+    reason = MQG_REASON_REGISTRY_UNAVAILABLE;
+  q->cb(q->arg, reply != NULL, reason);
   free(q);
 }
-
-/* The state a live session sees: the certificate's, unless its CA is off. */
-static const char status_script[] =
-    "local c = redis.call('HMGET', ARGV[1] .. ':cert:' .. ARGV[2], 'status', 'ca')\n"
-    "if not c[1] then return 'deleted' end\n"
-    "if c[1] ~= 'active' then return c[1] end\n"
-    "if redis.call('HGET', ARGV[1] .. ':ca:' .. c[2], 'status') ~= 'active' then\n"
-    "  return 'ca_inactive'\n"
-    "end\n"
-    "return 'active'\n";
 
 int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb cb,
                          void *arg) {
@@ -514,8 +630,8 @@ int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb 
   q->arg = arg;
   char hex[65];
   mqg_hex32(fp, hex);
-  if (redisAsyncCommand(rc->cmd, on_status, q, "EVAL_RO %s 0 %s %s", status_script,
-                        rc->prefix, hex) != REDIS_OK) {
+  if (redisAsyncCommand(rc->cmd, on_status, q, "FCALL_RO mqgate_status 0 %s %s", rc->prefix,
+                        hex) != REDIS_OK) {
     free(q);
     return -1;
   }
@@ -552,49 +668,58 @@ static void load_settings(mqg_regclient *rc) {
     redisAsyncCommand(rc->cmd, on_settings, NULL, "HGETALL %s:settings", rc->prefix);
 }
 
+/* cas_failed tells the owner to fail closed and tries again soon. */
+static void cas_failed(mqg_regclient *rc, const redisReply *reply) {
+  malformed("reading the registered CAs", reply);
+  rc->hooks->on_cas(rc->arg, NULL, 0);
+  uv_timer_start(&rc->cas_retry, on_cas_retry, CAS_RETRY_MS, 0);
+}
+
+/* The reply of mqgate_cas: id, status, pem triples. */
 static void on_cas(redisAsyncContext *ac, void *r, void *priv) {
   redisReply *reply = r;
   mqg_regclient *rc = ac->data;
   if (reply == NULL || rc->closing || (unsigned)(uintptr_t)priv != rc->cas_gen)
     return;
-  if (reply->type != REDIS_REPLY_ARRAY) {
-    mqg_log(MQG_LOG_ERROR, "registry: reading CAs failed: %s",
-            reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 3 != 0) {
+    cas_failed(rc, reply);
     return;
   }
   size_t total = 0;
-  for (size_t i = 0; i < reply->elements; i++)
-    if (reply->element[i]->type == REDIS_REPLY_STRING)
-      total += reply->element[i]->len + 1;
-  char *pem = malloc(total + 1), *p = pem;
-  if (pem == NULL)
-    return;
   for (size_t i = 0; i < reply->elements; i++) {
+    if (reply->element[i]->type != REDIS_REPLY_STRING) {
+      cas_failed(rc, reply);
+      return;
+    }
+    if (i % 3 == 2)
+      total += reply->element[i]->len + 1;
+  }
+  char *pem = malloc(total + 1), *p = pem;
+  if (pem == NULL) {
+    cas_failed(rc, NULL);
+    return;
+  }
+  for (size_t i = 2; i < reply->elements; i += 3) {
     redisReply *e = reply->element[i];
-    if (e->type != REDIS_REPLY_STRING)
-      continue;
     memcpy(p, e->str, e->len);
     p += e->len;
     *p++ = '\n';
   }
+  uv_timer_stop(&rc->cas_retry);
   rc->hooks->on_cas(rc->arg, pem, (size_t)(p - pem));
   free(pem);
 }
-
-/* Every registered CA's PEM in one round trip: a read-only script, so the
- * set and the hashes are read at one instant. */
-static const char cas_script[] =
-    "local out = {}\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', ARGV[1] .. ':cas')) do\n"
-    "  local pem = redis.call('HGET', ARGV[1] .. ':ca:' .. id, 'pem')\n"
-    "  if pem then out[#out + 1] = pem end\n"
-    "end\n"
-    "return out\n";
 
 static void load_cas(mqg_regclient *rc) {
   if (rc->cmd == NULL)
     return;
   rc->cas_gen++;
-  redisAsyncCommand(rc->cmd, on_cas, (void *)(uintptr_t)rc->cas_gen, "EVAL_RO %s 0 %s",
-                    cas_script, rc->prefix);
+  redisAsyncCommand(rc->cmd, on_cas, (void *)(uintptr_t)rc->cas_gen, "FCALL_RO mqgate_cas 0 %s",
+                    rc->prefix);
+}
+
+static void on_cas_retry(uv_timer_t *t) {
+  mqg_regclient *rc = t->data;
+  if (rc->ready)
+    load_cas(rc);
 }

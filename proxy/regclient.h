@@ -41,30 +41,43 @@ typedef struct {
   void (*on_cert_event)(void *arg, const char *fp, const char *status);
   /* The registered CAs were read (at ready and after every "ca" event):
    * the concatenated PEM of every registered CA, active or not (|len| may
-   * be 0). Their state is checked by the lookup itself. */
+   * be 0). Their state is checked by the lookup itself. |pem| NULL: they
+   * could not be read or the answer was malformed (fail closed); a new
+   * attempt follows within seconds. */
   void (*on_cas)(void *arg, const char *pem, size_t len);
   /* Cluster settings were read (at ready and on every "settings" event). */
   void (*on_settings)(void *arg, const mqg_reg_settings *s);
 } mqg_regclient_hooks;
 
-/* mqg_regclient_new starts connecting to |url| (redis://host:port/db) for
- * key prefix |prefix| on |loop|. |hooks| and |arg| are borrowed. Returns a
- * new client owned by the caller, or NULL with the reason in |err|. */
-mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const char *url, const char *prefix,
+/* Where the link goes. */
+typedef struct {
+  const char *url;           /* redis://[user:password@]host[:port][/db] */
+  const char *password_file; /* NULL or "": $MQGATE_REDIS_PASSWORD, or the URL's */
+  const char *prefix;        /* the cluster's key prefix */
+} mqg_regclient_cfg;
+
+/* mqg_regclient_new starts connecting as |cfg| says (copied) on |loop|.
+ * |hooks| and |arg| are borrowed. Every connection authenticates first
+ * when there is a password; credentials Redis refuses are logged and the
+ * link stays down (retried with backoff). Returns a new client owned by
+ * the caller, or NULL with the reason in |err| (a bad URL or password
+ * file). */
+mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
                                  const mqg_regclient_hooks *hooks, void *arg,
                                  char *err, size_t errlen);
 
 /* mqg_regclient_use_sentinels makes |rc| find its Redis through the
  * Sentinels |list| ("host:port,host:port") for master |name|: before every
  * (re)connection it asks them in turn for the master's address, and it
- * checks that the server it reaches is a master (ROLE). Call it right after
+ * checks that the server it reaches is a master (ROLE). Sentinels that
+ * need a password get $MQGATE_REDIS_SENTINEL_PASSWORD. Call it right after
  * mqg_regclient_new. Returns 0, or -1 with a message in |err|. */
 int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char *name,
                                 char *err, size_t errlen);
 
 /* mqg_regclient_close disconnects and releases |rc| once its handles have
- * closed (the loop must run on); pending lookups get REGISTRY_UNAVAILABLE
- * unless cancelled. NULL is ignored. */
+ * closed (the loop must run on); pending requests are answered with
+ * REGISTRY_UNAVAILABLE unless cancelled. NULL is ignored. */
 void mqg_regclient_close(mqg_regclient *rc);
 
 /* mqg_regclient_ready returns 1 while the link is ready. */
@@ -74,41 +87,69 @@ int mqg_regclient_ready(const mqg_regclient *rc);
  * not been ready, 0 while it is. */
 uint64_t mqg_regclient_down_ms(const mqg_regclient *rc);
 
-typedef void (*mqg_lookup_cb)(void *arg, mqg_reason verdict, const char *client_id);
+/* The registry's answer about one certificate. */
+typedef struct {
+  /* MQG_REASON_OK or the refusal: UNKNOWN_CA, CA_INACTIVE,
+   * CERT_UNREGISTERED, RATE_LIMITED, CERT_INACTIVE, CERT_REVOKED,
+   * CERT_DELETED, IDENTITY_CONFLICT; REGISTRY_UNAVAILABLE when there was no
+   * answer or a malformed one (counted, logged). */
+  mqg_reason verdict;
+  /* Automatic registration would admit the certificate (verdict OK): it
+   * is registered with mqg_regclient_register once the handshake has
+   * completed, never before. */
+  int register_after;
+  const char *client_id; /* the registered client ID, "" if none; borrowed */
+} mqg_reg_answer;
 
-/* mqg_regclient_lookup sends one handshake's check (FCALL mqgate_lookup):
- * certificate |info| (fingerprint, fields) whose chain reached the CA
- * |ca_id| (SHA-256, 32 bytes), with its DER |der| for automatic
- * registration. |cb| runs once with the verdict (MQG_REASON_OK, UNKNOWN_CA,
- * CA_INACTIVE, CERT_UNREGISTERED, RATE_LIMITED, CERT_INACTIVE,
- * CERT_REVOKED or REGISTRY_UNAVAILABLE) and the registered client ID
- * (borrowed for the call), unless cancelled first. Returns the request
- * handle, or NULL if the link is not ready. */
-mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const mqg_certinfo *info,
-                                 const uint8_t ca_id[32], const uint8_t *der,
-                                 size_t der_len, mqg_lookup_cb cb, void *arg);
+typedef void (*mqg_lookup_cb)(void *arg, const mqg_reg_answer *a);
+
+/* mqg_regclient_lookup sends one handshake's check, read-only (FCALL_RO
+ * mqgate_lookup): certificate |fp| (32 bytes) whose chain reached the CA
+ * |ca_id| (SHA-256, 32 bytes), CN |cn|. |cb| runs once with the answer,
+ * unless cancelled first. Returns the request handle, or NULL if the link
+ * is not ready. */
+mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
+                                 const uint8_t ca_id[32], const char *cn,
+                                 mqg_lookup_cb cb, void *arg);
+
+/* mqg_regclient_register registers certificate |info| (its chain reached
+ * CA |ca_id|) automatically, after its handshake completed: the registry
+ * checks everything again (FCALL mqgate_auto_register, audited as actor
+ * "auto"). |cb| as for mqg_regclient_lookup (verdict OK once
+ * registered). */
+mqg_lookup *mqg_regclient_register(mqg_regclient *rc, const mqg_certinfo *info,
+                                   const uint8_t ca_id[32], mqg_lookup_cb cb, void *arg);
 
 /* mqg_lookup_cancel makes sure |l|'s callback never runs (the request
  * itself is freed when Redis answers). */
 void mqg_lookup_cancel(mqg_lookup *l);
 
-typedef void (*mqg_status_cb)(void *arg, const char *status);
+/* |answered| 0: the link dropped first; else |r| is what the certificate
+ * now means for a live session (MQG_REASON_OK: it may go on). */
+typedef void (*mqg_status_cb)(void *arg, int answered, mqg_reason r);
 
 /* mqg_regclient_status reads the state of certificate |fp| (32 bytes) as a
- * live session sees it (a read, no registration). |cb| runs exactly once:
- * with "active", a certificate status, "deleted", "ca_inactive", or NULL if
- * the link dropped first. Returns 0, or -1 (|cb| not called) if the link is
- * not ready. Used to re-check live sessions after a reconnect, when
- * invalidations may have been missed. */
+ * live session sees it (FCALL_RO mqgate_status; a read, no registration).
+ * |cb| runs exactly once. Returns 0, or -1 (|cb| not called) if the link
+ * is not ready. */
 int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb cb,
                          void *arg);
 
 /* mqg_regclient_touch records that |client_id| connected with certificate
- * |fp| (32 bytes), fire and forget. */
+ * |fp| (32 bytes), fire and forget. While Redis is slow, at most
+ * MQG_TOUCH_MAX_PENDING wait for their reply; more are dropped and counted
+ * (mqgate_registry_touch_dropped_total). */
+#define MQG_TOUCH_MAX_PENDING 256
 void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *client_id,
                          size_t client_id_len);
 
-/* mqg_hex writes the 64 lowercase hex digits of |b| (32 bytes) and a NUL. */
+/* mqg_regclient_heartbeat publishes this proxy's heartbeat |json| under
+ * P:proxy:<id> for |ttl_s| seconds and in P:proxies (schema.h), fire and
+ * forget. */
+void mqg_regclient_heartbeat(mqg_regclient *rc, const char *id, const char *json,
+                             unsigned ttl_s);
+
+/* mqg_hex32 writes the 64 lowercase hex digits of |b| (32 bytes) and a NUL. */
 void mqg_hex32(const uint8_t b[32], char out[65]);
 
 #endif

@@ -73,8 +73,9 @@ static void on_accept(uv_poll_t *h, int status, int events) {
       }
       return; /* EAGAIN, or a connection that died in the backlog */
     }
+    mqg_admit_ticket ticket;
     mqg_reason r = mqg_admit_accept(w->opts->admit, (struct sockaddr *)&peer,
-                                    (uint64_t)time(NULL));
+                                    (uint64_t)time(NULL), &ticket);
     if (r != MQG_REASON_OK) {
       /* Refused before any TLS byte: the answer is an immediate close. */
       mqg_metrics_refused(r);
@@ -84,7 +85,7 @@ static void on_accept(uv_poll_t *h, int status, int events) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    conn__accept(w, fd);
+    conn__accept(w, fd, ticket);
   }
 }
 
@@ -218,7 +219,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   struct rlimit rl;
   if (max_conns == 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0)
     max_conns = rl.rlim_cur > 256 ? (unsigned)((rl.rlim_cur - 128) / 2) : 64;
-  s->opts.admit = mqg_admit_new(max_conns, cfg->source_rate);
+  s->opts.admit = mqg_admit_new(max_conns, cfg->source_rate, cfg->source_connections);
   if (s->opts.admit == NULL) {
     snprintf(err, errlen, "out of memory");
     mqg_server_free(s);
@@ -232,6 +233,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   if (strcmp(cfg->auth, "registry") == 0) {
     s->opts.registry = 1;
     s->opts.redis_url = cfg->redis;
+    s->opts.redis_password_file = cfg->redis_password_file;
     s->opts.redis_prefix = cfg->redis_prefix;
     s->opts.redis_sentinels = cfg->redis_sentinels;
     s->opts.redis_master = cfg->redis_master;

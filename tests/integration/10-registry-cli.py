@@ -1,12 +1,12 @@
 """10: mqgatectl against a real Redis: CA and client certificate
 registration, every legal state transition and every illegal one with its
-exit code and message, delete rules, revoked is final, the CA delete rule,
-unique client IDs, bad input files, Redis down, prefixes kept apart, the
-library loaded on demand, settings."""
+exit code and message, delete rules and tombstones, revoked is final, the
+CA delete rule, unique identities, bad input files, Redis down, prefixes
+kept apart, the library loaded on demand, settings, the audit log."""
 import json
 import subprocess
 
-from harness import (Pki, Redis, Resp, Workdir, check, ctl, finish, free_port,
+from harness import (Layout, Pki, Redis, Workdir, check, ctl, finish, free_port,
                      wait_port)
 
 wd = Workdir()
@@ -20,6 +20,7 @@ try:
     pki = Pki(wd)
     redis = Redis(wd)
     url = redis.url
+    lay = Layout(redis, "t10")
 
     def c(*args, prefix="t10"):
         return ctl(url, *args, prefix=prefix)
@@ -97,20 +98,20 @@ try:
     check(r.returncode == 0 and res.get("ok") and res.get("status") == "active",
           "cert register: active (%s)" % sh(r))
     fp_a = res.get("fp", "")
-    conn = Resp(redis.port)
-    rec = conn.call("HGETALL", "t10:cert:" + fp_a)
-    rec = dict(zip(rec[::2], rec[1::2]))
-    conn.close()
-    check(rec.get("status") == "active" and rec.get("client_id") == "sensor-a" and
-          rec.get("source") == "manual" and rec.get("ca") == ca_id and
+    rec = lay.record(fp_a)
+    check(rec.get("status") == "active" and rec.get("cid") == "sensor-a" and
+          rec.get("src") == "manual" and rec.get("ca") == ca_id and
           rec.get("cn") == "dev-a" and rec.get("ou") == "fleet" and
-          rec.get("fp") == fp_a and rec.get("pem", "").startswith("-----BEGIN"),
-          "record fields as schema.h")
-    check(redis.cli("GET", "t10:clientid:sensor-a") == fp_a, "client ID index")
-    check(fp_a in redis.cli("SMEMBERS", "t10:idx:status:active").split(),
-          "status index")
-    check(redis.cli("ZSCORE", "t10:certs", fp_a) == rec.get("not_after"),
-          "P:certs scored by not_after")
+          "pem" not in rec and rec.get("reg") == rec.get("chg"),
+          "record fields as schema.h, no PEM kept (%s)" % rec)
+    check(lay.identity("sensor-a") == fp_a and lay.identity("dev-a") is None,
+          "identity index: the registered client ID, not the CN")
+    check(lay.index("ix:ca:" + ca_id) == [(int(rec["na"]), fp_a)] and
+          lay.fps("ix:ou:fleet") == [fp_a] and not lay.fps("ix:st:active"),
+          "ordered indexes by CA and OU (by not_after); active ones in no status index")
+    check(lay.by_name("cx", "dev-a") == [fp_a] and lay.by_name("sx", rec["serial"]) == [fp_a]
+          and fp_a in lay.prefix_index(fp_a), "CN, serial and prefix buckets")
+    check(lay.stats() == {"certs": 1, "active": 1}, "counters (%s)" % lay.stats())
 
     r, j = cj("cert", "register", devs["dev-b"][0], "--ca", ca_id, "--inactive")
     res = j["results"][0]
@@ -122,10 +123,9 @@ try:
     check(r.returncode == 1 and "already registered" in r.stderr,
           "registering a certificate twice: exit 1 (%s)" % sh(r))
     r = c("cert", "register", devs["dev-c"][0], "--ca", ca_id, "--client-id", "sensor-a")
-    check(r.returncode == 1 and "client ID 'sensor-a' is already registered" in r.stderr,
+    check(r.returncode == 1 and "identity 'sensor-a' (client ID) already belongs" in r.stderr,
           "duplicate registered client ID: exit 1, RULE (%s)" % sh(r))
-    check(redis.cli("SCARD", "t10:idx:cn:dev-c") == "0" and
-          redis.cli("ZCARD", "t10:certs") == "2",
+    check(lay.by_name("cx", "dev-c") == [] and lay.stats()["certs"] == 2,
           "refused duplicate client ID left no record")
 
     # bad inputs: wrong CA, bad PEM, CA certificate as device certificate
@@ -151,7 +151,7 @@ try:
     r = c("cert", "register", devs["dev-c"][0], devs["dev-d"][0], "--ca", ca_id,
           "--client-id", "x")
     check(r.returncode == 2, "--client-id with two files: exit 2")
-    check(redis.cli("ZCARD", "t10:certs") == "2", "no record from any refused input")
+    check(lay.stats()["certs"] == 2, "no record from any refused input")
 
     # several files, a result line each; one bad file does not stop the others
     r, j = cj("cert", "register", devs["dev-c"][0], bad, devs["dev-d"][0], "--ca", ca_id)
@@ -200,9 +200,13 @@ try:
     check(j["cert"]["status"] == "revoked" and
           j["cert"]["status_changed_at"] >= j["cert"]["registered_at"],
           "status_changed_at kept")
-    check(redis.cli("SISMEMBER", "t10:idx:status:revoked", fp_b) == "1" and
-          redis.cli("SISMEMBER", "t10:idx:status:active", fp_b) == "0",
+    check(lay.fps("ix:st:revoked") == sorted([fp_b, fp_c, fp_f],
+                                             key=lambda f: lay.record(f)["na"] + f) and
+          lay.fps("ix:st:inactive") == [] and lay.fps("ix:st:registered_inactive") == [],
           "status index follows the transitions")
+    st = lay.stats()
+    check(st.get("revoked") == 3 and st.get("active") == 3 and st.get("inactive") == 0 and
+          st.get("certs") == 6, "status counters follow the transitions (%s)" % st)
 
     # --- delete rules -----------------------------------------------------
     trans("delete", fp_b, 0, "deleted", "delete REVOKED")
@@ -212,14 +216,26 @@ try:
               "--client-id", "sensor-g")
     fp_g = j["results"][0]["fp"]
     trans("delete", fp_g, 0, "deleted", "delete REGISTERED_INACTIVE")
-    check(redis.cli("EXISTS", "t10:clientid:sensor-g") == "0", "delete frees the client ID")
-    leftovers = [k for k in redis.cli("KEYS", "t10:*").split("\n")
-                 if redis.cli("TYPE", k) == "set" and
-                 any(fp in redis.cli("SMEMBERS", k).split() for fp in (fp_b, fp_d, fp_g))]
-    check(not leftovers and redis.cli("EXISTS", "t10:cert:" + fp_b) == "0" and
-          redis.cli("ZSCORE", "t10:certs", fp_d) == "",
-          "deleted certificates are in no index (%s)" % leftovers)
-    trans("delete", fp_b, 2, "not registered", "delete twice: NOTFOUND")
+    check(lay.identity("sensor-g") is None, "delete frees the client ID")
+    leftovers = [k for fp in (fp_b, fp_d, fp_g) for k in lay.holders(fp)]
+    check(not leftovers, "deleted certificates are in no index (%s)" % leftovers)
+    check(lay.tombstone(fp_b).startswith("revoked ") and
+          lay.tombstone(fp_d).startswith("deleted ") and
+          lay.tombstone(fp_g).startswith("deleted "), "each deletion leaves a tombstone")
+    trans("delete", fp_b, 2, "revoked and deleted", "delete twice: NOTFOUND")
+    r, j = cj("cert", "show", fp_b[:12])
+    check(r.returncode == 2 and j["tombstone"]["status"] == "revoked" and
+          j["tombstone"]["refused_forever"] and "revoked at" in r.stderr,
+          "cert show of a revoked, deleted certificate says so (%s)" % sh(r))
+    r = c("cert", "register", devs["dev-b"][0], "--ca", ca_id)
+    check(r.returncode == 1 and "revocation is final" in r.stderr,
+          "a revoked, deleted certificate cannot be registered again (%s)" % sh(r))
+    r, j = cj("cert", "show", fp_d)
+    check(r.returncode == 2 and j["tombstone"]["status"] == "inactive" and
+          not j["tombstone"]["refused_forever"], "cert show of a deleted certificate")
+    r = c("cert", "register", devs["dev-d"][0], "--ca", ca_id, "--inactive")
+    check(r.returncode == 0 and lay.tombstone(fp_d) is None,
+          "an operator may register a deleted (not revoked) certificate again")
     # the freed client ID can be registered again
     r = c("cert", "register", pki.device("dev-h")[0], "--ca", ca_id, "--client-id",
           "sensor-g")
@@ -236,6 +252,9 @@ try:
     check(r.returncode == 0, "CA without certificates deleted")
     check(redis.cli("SISMEMBER", "t10:cas", other_id) == "0" and
           redis.cli("EXISTS", "t10:ca:" + other_id) == "0", "CA delete removes the CA")
+    r, j = cj("ca", "list")
+    check(r.returncode == 0 and [(x["certs"], x["active_certs"]) for x in j["cas"]] == [(6, 3)],
+          "ca list counts from the counters (%s)" % j)
     # a certificate under a deleted CA cannot become active
     tmp_ca = pki.other_ca("Third CA")
     r, j = cj("ca", "register", tmp_ca[0])
@@ -282,7 +301,7 @@ try:
           prefix="other")
     check(r.returncode == 0, "same certificate and client ID under another prefix")
     r = c("cert", "deactivate", fp_a, prefix="other")
-    check(r.returncode == 0 and redis.cli("HGET", "t10:cert:" + fp_a, "status") == "active",
+    check(r.returncode == 0 and lay.record(fp_a)["status"] == "active",
           "a change under one prefix leaves the other alone")
     check(all(k.startswith("other:") or k.startswith("t10:")
               for k in redis.cli("KEYS", "*").split("\n")), "every key under a prefix")
@@ -295,8 +314,24 @@ try:
     check(redis.cli("FUNCTION", "FLUSH") == "OK", "FUNCTION FLUSH")
     r = c("cert", "deactivate", fp_e)
     check(r.returncode == 0, "first change after FUNCTION FLUSH works (%s)" % sh(r))
-    check("mqgate_v1" in redis.cli("FUNCTION", "LIST", "LIBRARYNAME", "mqgate_v1"),
-          "library mqgate_v1 loaded again")
+    check("mqgate_v2" in redis.cli("FUNCTION", "LIST", "LIBRARYNAME", "mqgate_v2"),
+          "library mqgate_v2 loaded again")
+
+    # --- the audit log ---------------------------------------------------------
+    log = lay.audit()
+    actors = {e["actor"] for e in log}
+    check(len(actors) == 1 and actors.pop().startswith("mqgatectl@"),
+          "every change audited as mqgatectl@host")
+    acts = [(e["action"], e["object"], e["before"], e["after"]) for e in log]
+    check(("cert.revoke", "cert:" + fp_b, "active", "revoked") in acts and
+          ("cert.delete", "cert:" + fp_b, "revoked", "deleted") in acts and
+          ("ca.register", "ca:" + ca_id, "", "active") in acts and
+          ("settings.set", "settings:tls_max", "1.3", "1.2") in acts and
+          ("cert.register", "cert:" + fp_a, "", "active") in acts,
+          "audit entries: action, object, before, after")
+    n_before = len(log)
+    c("cert", "activate", fp_a)  # refused (already active)
+    check(len(lay.audit()) == n_before, "a refused change writes no audit entry")
 
     # --- URLs and Redis down ---------------------------------------------------
     r = ctl("http://127.0.0.1:1/0", "ca", "list")

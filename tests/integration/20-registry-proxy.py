@@ -229,7 +229,7 @@ try:
     s = live(gate.port, "device-0004", "d4")
     out = subprocess.run(["redis-cli", "-p", str(redis.port)], input=(
         "CLIENT KILL TYPE pubsub\nCLIENT KILL TYPE normal\n"
-        "FCALL mqgate_cert_set 0 %s %s revoke\n" % (PREFIX, fp["device-0004"])),
+        "FCALL mqgate_cert_set 0 %s %s revoke test\n" % (PREFIX, fp["device-0004"])),
         capture_output=True, text=True).stdout
     check("revoked" in out or "OK" in out or out.strip() != "", "revoked behind the proxies' back")
     check(s.recv_packet() is None, "the missed revocation still cut the live session")

@@ -461,6 +461,91 @@ def handshake_error(port, ctx, session=None):
 
 # --- the registry: mqgatectl and a small Redis client ---------------------
 
+class Layout:
+    """Reads the registry's layout 2 (policy/schema.h) for the tests'
+    assertions: records, ordered indexes, buckets, counters, tombstones."""
+
+    def __init__(self, redis, prefix):
+        self.port, self.p = redis.port, prefix
+
+    def _call(self, *args):
+        c = Resp(self.port, raw=True)
+        try:
+            return c.call(*args)
+        finally:
+            c.close()
+
+    @staticmethod
+    def _bucket(name):
+        import hashlib
+        h = hashlib.sha1(name.encode()).hexdigest()
+        return h[:4], bytes.fromhex(h[4:16])
+
+    def record(self, fp):
+        v = self._call("HGETALL", "%s:cert:%s" % (self.p, fp)) or []
+        return {k.decode(): x.decode() for k, x in zip(v[::2], v[1::2])}
+
+    def index(self, name):
+        """[(not_after, fp)] of ordered index P:<name>, in order."""
+        out = []
+        for m in self._call("ZRANGE", "%s:%s" % (self.p, name), "-", "+", "BYLEX") or []:
+            out.append((struct.unpack(">Q", m[:8])[0] - (1 << 40), m[8:].hex()))
+        return out
+
+    def fps(self, name):
+        return [fp for _, fp in self.index(name)]
+
+    def by_name(self, kind, name):
+        """fps under CN (kind "cx") or serial ("sx") |name|."""
+        b, tag = self._bucket(name)
+        ms = self._call("ZRANGE", "%s:%s:%s" % (self.p, kind, b), "-", "+", "BYLEX") or []
+        return [m[6:].hex() for m in ms if m[:6] == tag]
+
+    def prefix_index(self, fp):
+        ms = self._call("ZRANGE", "%s:fx:%s" % (self.p, fp[:4]), "-", "+", "BYLEX") or []
+        return [m.hex() for m in ms]
+
+    def identity(self, ident):
+        b, _ = self._bucket(ident)
+        v = self._call("HGET", "%s:id:%s" % (self.p, b), ident)
+        return v.decode() if v is not None else None
+
+    def tombstone(self, fp):
+        v = self._call("HGET", "%s:tb:%s" % (self.p, fp[:4]), bytes.fromhex(fp))
+        return v.decode() if v is not None else None
+
+    def stats(self):
+        v = self._call("HGETALL", "%s:stats" % self.p) or []
+        return {k.decode(): int(x) for k, x in zip(v[::2], v[1::2])}
+
+    def holders(self, fp):
+        """Every key but its tombstone that still mentions |fp|."""
+        raw = bytes.fromhex(fp)
+        found = []
+        for k in self._call("KEYS", self.p + ":*") or []:
+            k = k.decode()
+            t = self._call("TYPE", k)
+            if t == "zset":
+                if any(raw in m for m in self._call("ZRANGE", k, 0, -1)):
+                    found.append(k)
+            elif t == "hash" and ":tb:" not in k:
+                v = self._call("HGETALL", k)
+                if any(fp.encode() in x or raw in x for x in v):
+                    found.append(k)
+            elif fp in k:
+                found.append(k)
+        return found
+
+    def audit(self):
+        """The audit stream, oldest first: [dict]."""
+        out = []
+        for _id, fields in self._call("XRANGE", self.p + ":audit", "-", "+") or []:
+            d = {k.decode(): v.decode() for k, v in zip(fields[::2], fields[1::2])}
+            d["id"] = _id.decode()
+            out.append(d)
+        return out
+
+
 def ctl(redis_url, *args, prefix="mqgate", env=None):
     """Runs mqgatectl against |redis_url| and key prefix |prefix|; returns
     the CompletedProcess (returncode, stdout, stderr)."""
@@ -485,9 +570,10 @@ class Resp:
     """A minimal RESP2 client over one socket: commands, pipelines (send
     several, then read), and pub/sub (SUBSCRIBE, then read() messages)."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, raw=False):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
+        self.raw = raw  # bulk strings as bytes (binary index members)
 
     def send(self, *args):
         out = [b"*%d\r\n" % len(args)]
@@ -528,7 +614,10 @@ class Resp:
             return int(rest)
         if t == b"$":
             n = int(rest)
-            return None if n < 0 else self._bytes(n).decode("utf-8", "replace")
+            if n < 0:
+                return None
+            data = self._bytes(n)
+            return data if self.raw else data.decode("utf-8", "replace")
         if t == b"*":
             n = int(rest)
             return None if n < 0 else [self.read() for _ in range(n)]
