@@ -1,7 +1,7 @@
 """11: mqgatectl cert list: every filter alone and combined (serial, CN, OU,
-status, CA, not_after window, --expired, --expiring-within), pagination in a
-stable order (not_after, then fingerprint), JSON that parses and holds the
-fields, the human table, and fingerprint prefixes."""
+status, CA, not_after window, --expired, --expiring-within), cursor
+pagination in a stable order (not_after, then fingerprint), JSON that parses
+and holds the fields, the human table, and fingerprint prefixes."""
 import json
 import os
 import time
@@ -87,43 +87,58 @@ try:
     check(t1["client_id"] == "twin-1" and t1["cn"] == "twin" and t1["ca"] == ca_id and
           t1["source"] == "manual" and t1["status"] == "active" and
           t1["not_after"] - t1["not_before"] == 100 * DAY, "field values")
-    check(doc["page"] == 1 and doc["page_size"] == 50 and doc["pages"] == 1,
-          "page fields")
+    check(doc["limit"] == 50 and doc["count"] == total and doc["cursor"] == "",
+          "page fields: one page, no next cursor")
 
-    # --- pagination ------------------------------------------------------------
-    pages = [lj("--page", str(p), "--page-size", "5") for p in (1, 2, 3, 4)]
-    check([len(p["certs"]) for p in pages] == [5, 5, 5, 3] and
-          all(p["total"] == total and p["pages"] == 4 for p in pages),
-          "page size 5: 5+5+5+3")
+    # --- pagination --------------------------------------------------------------
+    def walk(*args, limit="5"):
+        pages, cursor = [], None
+        while True:
+            page = lj(*args, "--limit", limit, *(("--cursor", cursor) if cursor else ()))
+            pages.append(page)
+            cursor = page["cursor"]
+            if not cursor or len(pages) > 20:
+                return pages
+
+    pages = walk()
+    check([len(p["certs"]) for p in pages] == [5, 5, 5, 3] and pages[0]["total"] == total,
+          "limit 5: 5+5+5+3 by cursor")
     check(sum((fps(p) for p in pages), []) == fps(doc), "pages concatenate to the list")
-    p5 = lj("--page", "5", "--page-size", "5")
-    check(p5["certs"] == [] and p5["total"] == total, "page past the end: empty")
-    pf = [lj("--ou", "north", "--page", str(p), "--page-size", "7") for p in (1, 2)]
+    check(fps(lj("--all", "--limit", "4")) == fps(doc), "--all walks every page")
+    last = pages[-2]["cursor"]
+    c("cert", "revoke", fps(pages[0])[0])  # a change between pages moves nothing
+    check(fps(lj("--limit", "5", "--cursor", last)) == fps(pages[-1]),
+          "a cursor stays valid across changes")
+    pf = walk("--ou", "north", limit="7")
     check([len(p["certs"]) for p in pf] == [7, 5] and
           fps(pf[0]) + fps(pf[1]) == [f for f in fps(doc) if f in pool_fps],
           "filtered pagination in the same order")
-    for bad in (("--page", "0"), ("--page-size", "0"), ("--page-size", "1001"),
-                ("--page", "x")):
+    for bad in (("--limit", "0"), ("--limit", "101"), ("--limit", "x"),
+                ("--cursor", "zz"), ("--cursor", "ab" * 40, "--all")):
         r = c("cert", "list", *bad)
         check(r.returncode == 2, "cert list %s: exit 2" % " ".join(bad))
+    c("cert", "delete", fps(pages[0])[0])  # the revoked one: back to the fixture
+    expired_fp = fps(pages[0])[0]
+    check(expired_fp == expired, "the certificate revoked and deleted was the expired one")
+    total -= 1
 
     # --- filters -----------------------------------------------------------------
-    check(fps(lj("--expired")) == [expired], "--expired")
-    check(fps(lj("--expiring-within")) == [expired, short],
+    check(fps(lj("--expired")) == [], "--expired (none left)")
+    check(fps(lj("--expiring-within")) == [short],
           "--expiring-within (30 days): expired and expiring")
-    check(fps(lj("--expiring-within", "3")) == [expired], "--expiring-within 3")
-    check(fps(lj("--expiring-within=10")) == [expired, short], "--expiring-within=10")
-    check(set(fps(lj("--expiring-within", "120"))) == {expired, short, twin1, twin2},
+    check(fps(lj("--expiring-within", "3")) == [], "--expiring-within 3")
+    check(fps(lj("--expiring-within=10")) == [short], "--expiring-within=10")
+    check(set(fps(lj("--expiring-within", "120"))) == {short, twin1, twin2},
           "--expiring-within 120")
     now = int(time.time())
     day = time.strftime("%Y-%m-%d", time.gmtime(now + 50 * DAY))
-    check(fps(lj("--not-after-before", day)) == [expired, short],
+    check(fps(lj("--not-after-before", day)) == [short],
           "--not-after-before YYYY-MM-DD")
     check(set(fps(lj("--not-after-after", day, "--not-after-before", str(now + 200 * DAY))))
           == {twin1, twin2}, "not_after window with Unix seconds")
     check(fps(lj("--not-after-after", str(now + 1500 * DAY))) == [long_],
           "--not-after-after")
-    check(set(fps(lj("--ou", "south"))) == {expired, short, long_, stranger_fp}, "--ou")
+    check(set(fps(lj("--ou", "south"))) == {short, long_, stranger_fp}, "--ou")
     check(fps(lj("--cn", "twin")) == [twin1], "--cn")
     check(fps(lj("--cn", "nobody")) == [], "--cn without match")
     check(fps(lj("--status", "revoked")) == [twin2], "--status revoked")
@@ -131,12 +146,14 @@ try:
           "--status registered-inactive")
     check(fps(lj("--status", "inactive")) == [pool_fps[0]], "--status inactive")
     check(len(fps(lj("--status", "active"))) == total - 3, "--status active")
+    check(lj("--status", "active")["total"] == total - 3, "--status active: total counted")
+    check(lj("--ou", "south", "--status", "active").get("total") is None,
+          "a total that would cost more than a page is left out")
     check(fps(lj("--ca", other_id[:10])) == [stranger_fp], "--ca (prefix)")
-    check(set(fps(lj("--ou", "south", "--status", "active"))) == {expired, short,
-                                                                  stranger_fp},
+    check(set(fps(lj("--ou", "south", "--status", "active"))) == {short, stranger_fp},
           "--ou and --status combined")
     check(fps(lj("--ou", "south", "--expiring-within", "--status", "active")) ==
-          [expired, short], "set filters and window combined")
+          [short], "set filters and window combined")
     check(fps(lj("--ou", "south", "--ca", ca_id, "--not-after-after", day)) == [long_],
           "OU, CA and window combined")
     full = lj()
@@ -151,18 +168,22 @@ try:
         check(r.returncode == 2, "cert list %s: exit 2" % " ".join(bad))
 
     # --- the human table ----------------------------------------------------------
-    r = c("cert", "list", "--page-size", "5")
+    old = register(pki.device("old2", extra=["--valid-from-days", "-30",
+                                             "--valid-days", "10"])[0])
+    total += 1
+    r = c("cert", "list", "--limit", "5")
     lines = r.stdout.strip().split("\n")
     check(r.returncode == 0 and lines[0].split()[:3] == ["FINGERPRINT", "STATUS", "CN"] and
-          len(lines) == 7 and "page 1 of 4, 18 certificates" in lines[-1] and
-          lines[1].startswith(expired[:16]) and "(exp)" in lines[1],
-          "table: header, 5 rows, footer, expired marked")
+          len(lines) == 7 and ("5 certificates of %d; next page: --cursor" % total) in
+          lines[-1] and lines[1].startswith(old[:16]) and "(exp)" in lines[1],
+          "table: header, 5 rows, footer with the next cursor, expired marked (%s)" %
+          lines[-1])
 
     # --- details and prefixes -------------------------------------------------------
     r = c("--json", "cert", "show", twin1[:8])
     d = json.loads(r.stdout)
     check(r.returncode == 0 and d["cert"]["fp"] == twin1 and d["clients"] == [] and
-          "BEGIN CERTIFICATE" in d["cert"]["pem"], "cert show by an 8-digit prefix")
+          "pem" not in d["cert"], "cert show by an 8-digit prefix")
     r = c("cert", "show", twin1.upper())
     check(r.returncode == 0 and twin1 in r.stdout and "client ID          twin-1" in
           r.stdout, "cert show by the uppercase fingerprint (table)")

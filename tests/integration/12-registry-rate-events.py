@@ -7,8 +7,8 @@ import os
 import subprocess
 import time
 
-from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish,
-                     run)
+from harness import (CERTGEN, MQGATECTL, Layout, Pki, Redis, Resp, Workdir, check, ctl,
+                     finish, run)
 
 RATE = 15
 wd = Workdir()
@@ -24,8 +24,7 @@ def fake_cert(i):
     """Arguments of a certificate for direct FCALLs (the library checks
     their form only)."""
     fp = hashlib.sha256(b"fake-%d-%f" % (i, time.time())).hexdigest()
-    return fp, "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n", \
-        "%02X" % (i + 1), "fake-%d" % i, "lab"
+    return fp, "%02X" % (i + 1), "fake-%d" % i, "lab"
 
 
 try:
@@ -39,7 +38,8 @@ try:
     def keys(prefix):
         return sorted(k for k in redis.cli("KEYS", prefix + ":*").split("\n") if k)
 
-    SIZE = {"hash": "HLEN", "set": "SCARD", "zset": "ZCARD", "string": "STRLEN"}
+    SIZE = {"hash": "HLEN", "set": "SCARD", "zset": "ZCARD", "string": "STRLEN",
+            "stream": "XLEN"}
 
     def state(prefix):
         """Every key but the rate counters, with its size."""
@@ -77,14 +77,13 @@ try:
                                     for x in refused), "refusals: exit 1, class rate")
     check(list(rate_counters(prefix).values()) == [RATE], "P:rate:<second> counted 15")
     st = state(prefix)
+    lay = Layout(redis, prefix)
     check(sum(1 for k in st if ":cert:" in k) == RATE and
-          st.get(prefix + ":certs") == str(RATE) and
-          st.get(prefix + ":idx:status:active") == str(RATE) and
-          st.get(prefix + ":idx:ca:" + ca_id) == str(RATE),
-          "exactly 15 records and index entries")
+          lay.stats() == {"certs": RATE, "active": RATE} and
+          st.get(prefix + ":ix:ca:" + ca_id) == str(RATE),
+          "exactly 15 records, index entries and counts")
     refused_fps = {x["fp"] for x in refused}
-    check(not any(fp in k for k in st for fp in refused_fps) and
-          not any(redis.cli("ZSCORE", prefix + ":certs", fp) for fp in refused_fps),
+    check(not any(lay.holders(fp) for fp in refused_fps),
           "no partial record of a refused registration")
     time.sleep(1.1)
     r = c(prefix, "cert", "register", "--ca", ca_id, files[19])
@@ -109,12 +108,12 @@ try:
     check(sorted(codes) == [0] * RATE + [1] * 5,
           "20 concurrent clients in one second: 15 exit 0, 5 exit 1 (%s)" % codes)
     check(len([k for k in keys(prefix) if ":cert:" in k]) == RATE and
-          redis.cli("ZCARD", prefix + ":certs") == str(RATE),
+          Layout(redis, prefix).stats()["certs"] == RATE,
           "15 records from the concurrent burst")
 
     # --- automatic registration shares the limit --------------------------
-    # Pipelined FCALLs: 8 manual registrations and 12 lookups of unknown
-    # certificates in automatic mode, all in one second.
+    # Pipelined FCALLs: 8 manual registrations and 12 automatic ones (what
+    # a proxy calls once a handshake completed), all in one second.
     for attempt in range(3):
         prefix = "a%d" % attempt
         r = c(prefix, "--json", "ca", "register", pki.ca_cert)
@@ -122,14 +121,14 @@ try:
         c(prefix, "settings", "set", "registration", "auto")
         cmds, fps = [], []
         for i in range(20):
-            fp, pem, serial, cn, ou = fake_cert(i)
+            fp, serial, cn, ou = fake_cert(i)
             fps.append(fp)
             if i % 5 < 2:  # 8 manual
-                cmds.append(("FCALL", "mqgate_cert_register", 0, prefix, fp, pem, serial,
-                             cn, ou, ca_id, 1700000000, 1900000000, "", 1, "manual"))
+                cmds.append(("FCALL", "mqgate_cert_register", 0, prefix, fp, serial, cn, ou,
+                             ca_id, 1700000000, 1900000000, "", 1, "manual", "", "t12"))
             else:
-                cmds.append(("FCALL", "mqgate_lookup", 0, prefix, fp, ca_id, serial, cn,
-                             ou, 1700000000, 1900000000, pem))
+                cmds.append(("FCALL", "mqgate_auto_register", 0, prefix, fp, ca_id, serial,
+                             cn, ou, 1700000000, 1900000000, "auto"))
         align()
         replies = conn.pipeline(cmds)
         if len(rate_counters(prefix)) == 1:
@@ -146,10 +145,11 @@ try:
     refused_fps = [fps[i] for i, x in enumerate(replies)
                    if "RATE" in str(x) or x == ["rate_limited", "", ""]]
     st = state(prefix)
-    check(redis.cli("ZCARD", prefix + ":certs") == str(RATE) and
+    lay = Layout(redis, prefix)
+    check(lay.stats().get("certs") == RATE and
           len([k for k in st if ":cert:" in k]) == RATE and
-          st.get(prefix + ":idx:ou:lab") == str(RATE) and
-          not any(fp in k for k in st for fp in refused_fps),
+          st.get(prefix + ":ix:ou:lab") == str(RATE) and
+          not any(lay.holders(fp) for fp in refused_fps),
           "15 records, nothing of the refused ones")
 
     # A counter already full for this second and the next ones: refused
@@ -168,10 +168,12 @@ try:
     check(state(prefix) == before, "full counter: the CLI wrote nothing")
     c(prefix, "settings", "set", "registration", "auto")
     before = state(prefix)
-    fp, pem, serial, cn, ou = fake_cert(99)
-    rep = conn.call("FCALL", "mqgate_lookup", 0, prefix, fp, ca_id, serial, cn, ou,
-                    1700000000, 1900000000, pem)
+    fp, serial, cn, ou = fake_cert(99)
+    rep = conn.call("FCALL_RO", "mqgate_lookup", 0, prefix, fp, ca_id, cn)
     check(rep == ["rate_limited", "", ""], "full counter: lookup says rate_limited")
+    rep = conn.call("FCALL", "mqgate_auto_register", 0, prefix, fp, ca_id, serial, cn, ou,
+                    1700000000, 1900000000, "auto")
+    check(rep == ["rate_limited", "", ""], "full counter: automatic registration refused")
     check(state(prefix) == before and rate_counters(prefix)["full:rate:%d" % now] == RATE,
           "full counter: nothing written, the counter not raised")
 
@@ -201,9 +203,11 @@ try:
     c(P, "cert", "deactivate", fp1)
     c(P, "settings", "set", "tls-min", "1.2")
     c(P, "settings", "set", "registration", "auto")
-    afp, apem, aserial, acn, aou = fake_cert(7)
-    conn.call("FCALL", "mqgate_lookup", 0, P, afp, ca_id, aserial, acn, aou,
-              1700000000, 1900000000, apem)
+    afp, aserial, acn, aou = fake_cert(7)
+    check(conn.call("FCALL_RO", "mqgate_lookup", 0, P, afp, ca_id, acn) ==
+          ["auto", "", ""], "lookup in automatic mode: 'auto', nothing written (no event)")
+    conn.call("FCALL", "mqgate_auto_register", 0, P, afp, ca_id, aserial, acn, aou,
+              1700000000, 1900000000, "auto")
     conn.call("FCALL", "mqgate_touch", 0, P, afp, "client-7", int(time.time()))  # none
     c(P, "ca", "delete", other_id)
     c(P, "ca", "delete", ca_id)                              # refused: active auto cert

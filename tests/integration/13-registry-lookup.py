@@ -1,8 +1,10 @@
 """13: the proxy's calls of the registry library, made directly with
-redis-cli: mqgate_lookup gives each verdict (ok, unknown_ca, ca_inactive,
-unregistered, rate_limited, cert with each status), registers unknown
-certificates of active CAs in automatic mode (active/auto, listed by
-mqgatectl), and mqgate_touch keeps the newest associated clients."""
+redis-cli: mqgate_lookup (read-only) gives each verdict (ok, unknown_ca,
+ca_inactive, unregistered, rate_limited, cert with each status, revoked and
+deleted tombstones, identity_conflict, auto) and writes nothing;
+mqgate_auto_register registers unknown certificates of active CAs in
+automatic mode (active/auto, listed by mqgatectl) and checks everything
+again; mqgate_touch keeps the newest associated clients, each bounded."""
 import calendar
 import hashlib
 import json
@@ -10,7 +12,7 @@ import re
 import subprocess
 import time
 
-from harness import (CERTGEN, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness import (CERTGEN, Layout, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
 
 P = "t13"
 wd = Workdir()
@@ -47,10 +49,11 @@ try:
     def c(*args):
         return ctl(redis.url, *args, prefix=P)
 
-    def fcall(fn, *args):
+    def fcall(fn, *args, ro=False):
         """FCALL through redis-cli; an array reply as a list of str, an error
         as 'ERROR <text>', anything else as its text."""
-        r = subprocess.run(["redis-cli", "-p", str(redis.port), "--no-raw", "FCALL", fn,
+        r = subprocess.run(["redis-cli", "-p", str(redis.port), "--no-raw",
+                            "FCALL_RO" if ro else "FCALL", fn,
                             "0", P] + [str(a) for a in args],
                            capture_output=True, text=True, timeout=10)
         out = r.stdout.strip()
@@ -64,8 +67,11 @@ try:
         return out.strip('"')
 
     def lookup(f, ca_id):
-        return fcall("mqgate_lookup", f["fp"], ca_id, f["serial"], f["cn"], f["ou"],
-                     f["not_before"], f["not_after"], f["pem"])
+        return fcall("mqgate_lookup", f["fp"], ca_id, f["cn"], ro=True)
+
+    def auto_register(f, ca_id):
+        return fcall("mqgate_auto_register", f["fp"], ca_id, f["serial"], f["cn"], f["ou"],
+                     f["not_before"], f["not_after"], "auto")
 
     def register(path, ca_id, *extra):
         r = c("--json", "cert", "register", path, "--ca", ca_id, *extra)
@@ -109,8 +115,10 @@ try:
     check(lookup(devs["unknown"], ca_id) == ["unregistered", "", ""],
           "unknown certificate in manual mode: unregistered")
     check(snapshot() == before, "manual mode: the lookup wrote nothing")
-    check(fcall("mqgate_lookup", "xyz", ca_id, "01", "a", "", 1, 2, "x").startswith(
+    check(fcall("mqgate_lookup", "xyz", ca_id, "a", ro=True).startswith(
         "ERROR INPUT"), "malformed fingerprint: INPUT error")
+    check(auto_register(devs["unknown"], ca_id) == ["unregistered", "", ""] and
+          snapshot() == before, "manual mode: automatic registration refused, nothing written")
 
     # the CA the certificate was registered under counts too
     inter = (wd.file("inter.crt"), wd.file("inter.key"))
@@ -139,14 +147,22 @@ try:
           "auto mode: a known INACTIVE certificate stays refused")
 
     a = devs["auto"]
-    check(lookup(a, ca_id) == ["ok", "active", ""], "auto mode, unknown certificate: ok")
+    before = snapshot()
+    check(lookup(a, ca_id) == ["auto", "", ""],
+          "auto mode, unknown certificate: 'auto' (register after the handshake)")
+    check(snapshot() == before, "auto mode: the lookup itself writes nothing")
+    check(auto_register(a, ca_id) == ["ok", "active", ""],
+          "mqgate_auto_register: ok, active")
     r = c("--json", "cert", "show", a["fp"])
     rec = json.loads(r.stdout)["cert"] if r.returncode == 0 else {}
     check(rec.get("status") == "active" and rec.get("source") == "auto" and
           rec.get("ca") == ca_id and rec.get("cn") == "auto" and
           rec.get("ou") == "plant-1" and rec.get("serial") == a["serial"] and
-          rec.get("not_after") == a["not_after"] and rec.get("client_id") == "" and
-          rec.get("pem") == a["pem"], "auto-registered record: active, auto, its fields")
+          rec.get("not_after") == a["not_after"] and rec.get("client_id") == "",
+          "auto-registered record: active, auto, its fields")
+    log = Layout(redis, P).audit()
+    check(log[-1]["actor"] == "auto" and log[-1]["action"] == "cert.register" and
+          log[-1]["object"] == "cert:" + a["fp"], "audited as actor 'auto'")
     r = c("--json", "cert", "list", "--status", "active", "--ou", "plant-1")
     listed = {x["fp"]: x for x in json.loads(r.stdout)["certs"]}
     check(a["fp"] in listed and listed[a["fp"]]["source"] == "auto",
@@ -154,13 +170,15 @@ try:
     r = c("cert", "list")
     check(any(line.startswith(a["fp"][:16]) and " auto " in line
               for line in r.stdout.split("\n")), "cert list table: source auto")
-    reg_at = redis.cli("HGET", P + ":cert:" + a["fp"], "registered_at")
+    reg_at = redis.cli("HGET", P + ":cert:" + a["fp"], "reg")
     rates = [k for k in snapshot() if ":rate:" in k]
     time.sleep(1.1)
     check(lookup(a, ca_id) == ["ok", "active", ""], "second lookup: ok")
-    check(redis.cli("HGET", P + ":cert:" + a["fp"], "registered_at") == reg_at and
+    check(auto_register(a, ca_id) == ["ok", "active", ""],
+          "a second automatic registration (another proxy's race): ok")
+    check(redis.cli("HGET", P + ":cert:" + a["fp"], "reg") == reg_at and
           [k for k in snapshot() if ":rate:" in k and k not in rates] == [],
-          "second lookup registers nothing again")
+          "... and registers nothing again")
     c("cert", "deactivate", a["fp"])
     check(lookup(a, ca_id) == ["cert", "inactive", ""],
           "auto-registered then deactivated: cert, inactive")
@@ -173,40 +191,83 @@ try:
     check(lookup(devs["unknown"], ca_id) == ["rate_limited", "", ""],
           "auto mode over the rate limit: rate_limited")
     check(snapshot() == before, "rate_limited: nothing written")
+    check(auto_register(devs["unknown"], ca_id) == ["rate_limited", "", ""] and
+          snapshot() == before, "over the rate limit the registration is refused too")
     check(lookup(devs["active"], ca_id) == ["ok", "active", "sensor-1"],
           "over the rate limit a registered certificate still passes")
+    for k in [k for k in snapshot() if ":rate:" in k]:
+        redis.cli("DEL", k)
+
+    # identities: a CN that is another certificate's registered client ID
+    thief = facts(pki.device("sensor-1")[0])
+    before = snapshot()
+    check(lookup(thief, ca_id) == ["identity_conflict", "", ""] and
+          auto_register(thief, ca_id) == ["identity_conflict", "", ""] and
+          snapshot() == before,
+          "auto mode: a CN equal to another certificate's client ID is not registered")
+    twin = facts(pki.device("auto", extra=["--ou", "plant-2"])[0])
+    check(lookup(twin, ca_id) == ["identity_conflict", "", ""],
+          "auto mode: a second certificate with a registered certificate's CN neither")
+
+    # tombstones: revoked then deleted stays refused; deleted does not come back
+    c("cert", "revoke", devs["revoked"]["fp"])
+    c("cert", "delete", devs["revoked"]["fp"])
+    check(lookup(devs["revoked"], ca_id) == ["revoked", "revoked", ""] and
+          auto_register(devs["revoked"], ca_id) == ["revoked", "revoked", ""],
+          "auto mode: a revoked and deleted certificate stays refused (revoked)")
+    c("cert", "delete", devs["inact"]["fp"])
+    check(lookup(devs["inact"], ca_id) == ["deleted", "deleted", ""] and
+          auto_register(devs["inact"], ca_id) == ["deleted", "deleted", ""],
+          "auto mode: a deleted certificate does not register itself again")
+    c("settings", "set", "registration", "manual")
+    check(lookup(devs["revoked"], ca_id) == ["revoked", "revoked", ""],
+          "manual mode: the tombstone answers too")
+    c("settings", "set", "registration", "auto")
 
     # --- associated clients ---------------------------------------------
     conn = Resp(redis.port)
     t0 = 1800000000
     replies = conn.pipeline([("FCALL", "mqgate_touch", 0, P, fp_active, "client-%03d" % i,
-                              t0 + i) for i in range(105)])
-    check(replies == [1] * 105, "mqgate_touch answers 1")
+                              t0 + i) for i in range(25)])
+    check(replies == [1] * 25, "mqgate_touch answers 1")
     check(fcall("mqgate_touch", fp_active, "client-000", t0 + 200) == "1",
           "touch again (redis-cli)")
-    check(redis.cli("ZCARD", P + ":assoc:" + fp_active) == "100",
-          "the newest 100 associated clients kept")
+    lay = Layout(redis, P)
+    seen = [k for k in lay.record(fp_active) if k.startswith("@")]
+    check(len(seen) == 20, "the newest 20 associated clients kept (%d)" % len(seen))
     r = c("--json", "cert", "show", fp_active)
     cl = json.loads(r.stdout)["clients"]
     check(cl[0] == {"client_id": "client-000", "last_seen": t0 + 200} and
-          cl[1] == {"client_id": "client-104", "last_seen": t0 + 104} and
-          cl[-1]["client_id"] == "client-006" and len(cl) == 100,
+          cl[1] == {"client_id": "client-024", "last_seen": t0 + 24} and
+          cl[-1]["client_id"] == "client-006" and len(cl) == 20,
           "cert show: associated clients, newest first, oldest dropped")
     r = c("cert", "show", fp_active)
-    check("associated clients (100)" in r.stdout and "client-104" in r.stdout,
+    check("associated clients (20)" in r.stdout and "client-024" in r.stdout,
           "cert show table lists associated clients")
+    # device-chosen IDs are bounded: 65,535 bytes become 128
+    huge = "h" * 65535
+    check(conn.call("FCALL", "mqgate_touch", 0, P, fp_active, huge, t0 + 300) == 1,
+          "touch with a 65,535-byte client ID")
+    kept = [k for k in lay.record(fp_active) if k.startswith("@h")]
+    check(kept == ["@" + "h" * 125 + "..."], "... stored cut to 128 bytes, marked")
+    utf = "\u00e9" * 100  # 200 bytes of 2-byte characters
+    conn.call("FCALL", "mqgate_touch", 0, P, fp_active, utf, t0 + 301)
+    kept = [k for k in lay.record(fp_active) if k.startswith("@\u00e9")]
+    check(len(kept) == 1 and kept[0].encode().decode("utf-8") and
+          len(kept[0].encode()) <= 129, "... cut at a character boundary")
+    check(len([k for k in lay.record(fp_active) if k.startswith("@")]) == 20,
+          "... and still 20 kept")
     check(fcall("mqgate_touch", "ef" * 32, "ghost", t0) == "0" and
-          redis.cli("EXISTS", P + ":assoc:" + "ef" * 32) == "0",
+          lay.record("ef" * 32) == {},
           "touch of an unknown certificate: 0, nothing kept")
     check(fcall("mqgate_touch", fp_active, "x", "soon").startswith("ERROR INPUT"),
           "touch with a bad time: INPUT error")
     c("cert", "deactivate", fp_active)
     c("cert", "delete", fp_active)
-    check(redis.cli("EXISTS", P + ":assoc:" + fp_active) == "0" and
-          redis.cli("EXISTS", P + ":clientid:sensor-1") == "0",
+    check(lay.record(fp_active) == {} and lay.identity("sensor-1") is None,
           "delete removes the associated clients and the client ID")
-    check(lookup(devs["active"], ca_id) == ["rate_limited", "", ""],
-          "deleted, auto mode, counter full: rate_limited")
+    check(lookup(thief, ca_id) == ["auto", "", ""],
+          "the freed identity may be taken by another certificate")
     conn.close()
 finally:
     wd.cleanup()

@@ -6,8 +6,8 @@ import json
 import os
 import subprocess
 
-from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish,
-                     run)
+from harness import (CERTGEN, MQGATECTL, Layout, Pki, Redis, Resp, Workdir, check, ctl,
+                     finish, run)
 
 RATE = 15
 BYPASS = "--unsafe-bypass-rate-limit-for-test-setup"
@@ -66,11 +66,11 @@ try:
     check(sorted(x["fp"] for x in doc["results"]) == sorted(fps) and
           all(x["status"] == "active" for x in doc["results"]),
           "... each one active, under its own fingerprint")
-    check(redis.cli("ZCARD", P + ":certs") == "60" and
-          redis.cli("SCARD", P + ":idx:status:active") == "60" and
-          redis.cli("SCARD", P + ":idx:ca:" + ca_id) == "60" and
-          redis.cli("HGET", P + ":cert:" + fps[7], "source") == "manual",
-          "... with their records and indexes")
+    lay = Layout(redis, P)
+    check(lay.stats() == {"certs": 60, "active": 60} and
+          len(lay.fps("ix:ca:" + ca_id)) == 60 and
+          lay.record(fps[7]).get("src") == "manual",
+          "... with their records, indexes and counters")
     check(rate_counters() == counters, "... and the rate counters untouched")
     got = sub.messages(61, timeout=3)
     check(got == ["cert %s active" % fp for fp in fps],
@@ -87,6 +87,8 @@ try:
     r = c("cert", "register", "--ca", ca_id, "--client-id", "taken", dev2, BYPASS)
     check(r.returncode == 1 and "unique" in r.stderr,
           "registered client IDs stay unique (exit %d)" % r.returncode)
+    check(lay.audit()[-1]["action"] == "cert.register",
+          "the bypass is audited like any registration")
     other = pki.other_ca("Stranger CA")
     stranger = wd.file("stranger.crt")
     run([CERTGEN, "device", "--cn", "stranger", "--issuer-cert", other[0],
