@@ -381,6 +381,14 @@ static void on_cert_event(void *arg, const char *fp_hex, const char *status) {
     cut(w, fp, r);
 }
 
+static void on_invalidate(void *arg) {
+  mqg_worker *w = arg;
+  /* Answers computed before the change may still be on their way (they
+   * come before the new CA set on the command connection): make them
+   * stale now. */
+  mqg_cache_clear(w->opts->cache);
+}
+
 static void on_cas(void *arg, const char *pem, size_t len) {
   mqg_worker *w = arg;
   char err[256];
@@ -452,8 +460,8 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
             strict ? "strict" : "default", s->registration[0] ? s->registration : "manual");
 }
 
-static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_cas,
-                                          on_settings};
+static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_invalidate,
+                                          on_cas, on_settings};
 
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
   mqg_regclient_cfg cfg = {w->opts->redis_url, w->opts->redis_password_file,

@@ -272,8 +272,10 @@ static void on_event(redisAsyncContext *ac, void *r, void *priv) {
   if (n == 3 && strcmp(what, "cert") == 0 && strlen(id) == 64) {
     rc->hooks->on_cert_event(rc->arg, id, status);
   } else if (n == 3 && strcmp(what, "ca") == 0) {
+    rc->hooks->on_invalidate(rc->arg);
     load_cas(rc);
   } else if (n >= 1 && strcmp(what, "settings") == 0) {
+    rc->hooks->on_invalidate(rc->arg);
     load_settings(rc);
   } else {
     mqg_log(MQG_LOG_WARN, "registry: unknown event \"%s\"", msg);

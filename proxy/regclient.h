@@ -39,6 +39,11 @@ typedef struct {
   void (*on_down)(void *arg);
   /* "cert <fp> <status>" arrived; |fp| is 64 hex digits. */
   void (*on_cert_event)(void *arg, const char *fp, const char *status);
+  /* A "ca" or "settings" event arrived: whatever was decided may change;
+   * called at once, before the CAs or settings are read again (that read
+   * comes after the answers computed before the change, on the same
+   * command connection). */
+  void (*on_invalidate)(void *arg);
   /* The registered CAs were read (at ready and after every "ca" event):
    * the concatenated PEM of every registered CA, active or not (|len| may
    * be 0). Their state is checked by the lookup itself. |pem| NULL: they

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("MQG_BUILD_DIR") or os.path.join(
@@ -22,6 +23,7 @@ BUILD = os.environ.get("MQG_BUILD_DIR") or os.path.join(
 MQGATE = os.path.join(BUILD, "proxy", "mqgate")
 MQGATECTL = os.path.join(BUILD, "policy", "mqgatectl")
 CERTGEN = os.path.join(BUILD, "bench", "mqgate-certgen")
+TEST_CLIENT = os.path.join(BUILD, "tests", "mqg-test-client")
 
 _results = {"passed": 0, "failed": []}
 
@@ -304,6 +306,99 @@ def pipe(a, b):
             s.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class HoldRelay:
+    """A TCP relay from a free loopback port to |target_port| that holds
+    bytes until the test says: the way to force an ordering
+    deterministically.
+      mode "redis": while held, replies to the connections that loaded the
+        Functions library (a proxy's command connection) wait; the
+        subscriber connection's events pass.
+      mode "tls": while held, a TLS 1.2 client's bytes from its
+        ChangeCipherSpec on (the Finished flight) wait: a device that
+        holds its Finished."""
+
+    def __init__(self, target_port, mode):
+        self.port = free_port()
+        self.target, self.mode = target_port, mode
+        self.holding = False
+        self.seen = b""  # what clients sent (redis mode), for waits
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", self.port))
+        self.lsock.listen(64)
+        self.done = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self):
+        self.holding = True
+
+    def release(self):
+        self.holding = False
+
+    def close(self):
+        self.done = True
+        self.lsock.close()
+
+    def _accept(self):
+        while not self.done:
+            try:
+                cs, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(cs,), daemon=True).start()
+
+    def _serve(self, cs):
+        import select
+        try:
+            ss = socket.create_connection(("127.0.0.1", self.target))
+        except OSError:
+            cs.close()
+            return
+        cmd, rec, held_up, held_down, held_flight = False, b"", b"", b"", False
+        while not self.done:
+            r, _, _ = select.select([cs, ss], [], [], 0.02)
+            try:
+                if cs in r:
+                    d = cs.recv(65536)
+                    if not d:
+                        break
+                    if self.mode == "redis":
+                        cmd = cmd or b"FUNCTION" in d
+                        self.seen = (self.seen + d)[-1000000:]
+                        ss.sendall(d)
+                    else:
+                        rec += d
+                        while len(rec) >= 5 and len(rec) >= 5 + struct.unpack(">H", rec[3:5])[0]:
+                            n = 5 + struct.unpack(">H", rec[3:5])[0]
+                            one, rec = rec[:n], rec[n:]
+                            if self.holding and one[0] == 20:
+                                held_flight = True
+                            if held_flight:
+                                held_up += one
+                            else:
+                                ss.sendall(one)
+                if ss in r:
+                    d = ss.recv(65536)
+                    if not d:
+                        break
+                    if self.mode == "redis" and cmd and self.holding:
+                        held_down += d
+                    else:
+                        cs.sendall(held_down + d)
+                        held_down = b""
+                if not self.holding and (held_down or held_up):
+                    cs.sendall(held_down)
+                    ss.sendall(held_up)
+                    held_down, held_up, held_flight = b"", b"", False
+            except OSError:
+                break
+        for x in (cs, ss):
+            try:
+                x.close()
+            except OSError:
+                pass
 
 
 def client_context(cert=None, key=None, ca=None, version=None):
