@@ -1,6 +1,10 @@
 /* redis_url.h: the registry's address and credentials,
  * "redis://[user:password@]host[:port][/db]".
  *
+ * Credentials as redis-cli -u reads them: "user:password@", ":password@"
+ * and "password@" (no colon: a password); "user:@" names an ACL user whose
+ * password comes from elsewhere (mqg_redis_password_load).
+ *
  * Used by mqgatectl, mqgate-admin and every mqgate. The port defaults to
  * 6379 and the database to 0; an IPv6 host is written in brackets
  * ("redis://[::1]:6379"). A password is better not written in the URL

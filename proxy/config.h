@@ -85,6 +85,9 @@
     "device connections at once; 0 = as many as the open-file limit allows")  \
   X(max_pending_lookups, UINT, "1000", "N",                                   \
     "handshakes waiting for Redis at once; more are refused (internal_error)") \
+  X(max_pending_records, UINT, "256", "N",                                    \
+    "associated-client records waiting for Redis at once, per worker; more "  \
+    "are dropped and counted")                                                \
   X(source_rate, UINT, "0", "N",                                              \
     "new connections per second from one source address (IPv6: one /64); "    \
     "0 = no limit")                                                           \

@@ -148,6 +148,7 @@ typedef struct {
   mqg_tls *tls;              /* the context for new connections (a ref) */
   mqg_admit *admit;          /* connection limit, per-source rate */
   unsigned max_pending;      /* --max-pending-lookups */
+  unsigned max_records;      /* --max-pending-records */
   _Atomic unsigned pending;  /* registry lookups in flight, all workers */
   uint64_t drain_ms;         /* set by mqg_server_stop */
   _Atomic int strict_ids_default; /* --client-id-mode strict */

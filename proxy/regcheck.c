@@ -465,7 +465,7 @@ static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_i
 
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
   mqg_regclient_cfg cfg = {w->opts->redis_url, w->opts->redis_password_file,
-                           w->opts->redis_prefix};
+                           w->opts->redis_prefix, w->opts->max_records};
   w->reg = mqg_regclient_new(&w->loop, &cfg, &hooks, w, err, errlen);
   if (w->reg != NULL && w->opts->redis_sentinels[0] != '\0' &&
       mqg_regclient_use_sentinels(w->reg, w->opts->redis_sentinels, w->opts->redis_master,

@@ -50,6 +50,7 @@ struct mqg_regclient {
   uint64_t down_since; /* loop ms; 0 while ready */
   unsigned cas_gen;    /* ignore CA loads overtaken by a newer one */
   unsigned touches;    /* touch commands waiting for their reply */
+  unsigned max_touches;
   int auth_refused;    /* the last AUTH was refused (logged once) */
   int closing;
   int open_timers;     /* timer handles whose close callback has not run */
@@ -424,6 +425,7 @@ mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
     return NULL;
   }
   snprintf(rc->host, sizeof(rc->host), "%s", rc->addr.host);
+  rc->max_touches = cfg->max_records;
   rc->port = rc->addr.port;
   rc->loop = loop;
   rc->hooks = hooks;
@@ -573,7 +575,7 @@ void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *cl
     return;
   /* A slow Redis must not let device-driven writes pile up in hiredis'
    * buffer: associated clients are a record, not a decision. */
-  if (rc->touches >= MQG_TOUCH_MAX_PENDING) {
+  if (rc->touches >= rc->max_touches) {
     MQG_COUNT(touch_dropped, 1);
     return;
   }

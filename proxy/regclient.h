@@ -59,6 +59,7 @@ typedef struct {
   const char *url;           /* redis://[user:password@]host[:port][/db] */
   const char *password_file; /* NULL or "": $MQGATE_REDIS_PASSWORD, or the URL's */
   const char *prefix;        /* the cluster's key prefix */
+  unsigned max_records;      /* touches waiting for a reply at most */
 } mqg_regclient_cfg;
 
 /* mqg_regclient_new starts connecting as |cfg| says (copied) on |loop|.
@@ -142,9 +143,8 @@ int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb 
 
 /* mqg_regclient_touch records that |client_id| connected with certificate
  * |fp| (32 bytes), fire and forget. While Redis is slow, at most
- * MQG_TOUCH_MAX_PENDING wait for their reply; more are dropped and counted
+ * cfg->max_records wait for their reply; more are dropped and counted
  * (mqgate_registry_touch_dropped_total). */
-#define MQG_TOUCH_MAX_PENDING 256
 void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *client_id,
                          size_t client_id_len);
 

@@ -226,6 +226,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     return NULL;
   }
   s->opts.max_pending = cfg->max_pending_lookups ? cfg->max_pending_lookups : 1;
+  s->opts.max_records = cfg->max_pending_records;
   s->opts.strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
   atomic_store(&s->opts.strict_ids, s->opts.strict_ids_default);
   s->opts.tls_min_default = cfg->tls_min;

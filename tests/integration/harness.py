@@ -166,11 +166,13 @@ class Mosquitto:
 class Redis:
     """A real redis-server on a free loopback port, no persistence."""
 
-    def __init__(self, wd, port=None, persist=False):
+    def __init__(self, wd, port=None, persist=False, extra=()):
         self.wd = wd
         self.port = port or free_port()
         self.log = wd.file("redis-%d.log" % self.port)
         self.persist = persist  # an append-only file, to survive restarts
+        self.extra = list(extra)  # more redis-server options
+        self.auth = []  # redis-cli options to authenticate with
         self.start()
 
     @property
@@ -183,7 +185,7 @@ class Redis:
              "--save", "", "--appendonly", "yes" if self.persist else "no",
              "--appendfilename", "redis-%d.aof" % self.port, "--appendfsync", "always",
              "--dir", self.wd.path,
-             "--logfile", self.log],
+             "--logfile", self.log] + self.extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wd.procs.append(self.proc)
         wait_port(self.port)
@@ -194,8 +196,11 @@ class Redis:
 
     def cli(self, *args):
         """Runs redis-cli against this server; returns its stdout, stripped."""
-        r = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
-                           capture_output=True, text=True, timeout=10)
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + self.auth +
+                           [str(a) for a in args],
+                           capture_output=True, text=True, timeout=10,
+                           env=dict(os.environ, REDISCLI_AUTH=self.password)
+                           if getattr(self, "password", None) else None)
         return r.stdout.strip()
 
 

@@ -6,6 +6,12 @@
   X(reason, reason_table)                                                   \
   X(cache, cache_basic)                                                     \
   X(cache, cache_bounded)                                                   \
+  X(cache, cache_tokens)                                                    \
+  X(redis_url, redis_url_forms)                                             \
+  X(redis_url, redis_url_bad)                                               \
+  X(redis_url, redis_password_sources)                                      \
+  X(admit, admit_source_keys)                                               \
+  X(admit, admit_limits)                                                    \
   /* proxy/mqtt_connect.c, proxy/mqtt_connack.c */                         \
   /* MQTT_TESTS_BEGIN */                                                    \
   X(mqtt_connect, connect_parse_v31)                                        \

@@ -59,3 +59,35 @@ TEST_IMPL(cache_bounded) {
   mqg_cache_free(c);
   return 0;
 }
+
+/* An answer asked for before an invalidation is not stored after it. */
+TEST_IMPL(cache_tokens) {
+  mqg_cache *c = mqg_cache_new(8, 1000);
+  mqg_cache_entry a = entry(1, MQG_REASON_OK, 0), b = entry(2, MQG_REASON_OK, 0), got;
+  b.fp[0] = 1; /* the same bucket as a (first byte), another fingerprint */
+  mqg_cache_entry other = entry(3, MQG_REASON_OK, 0);
+  mqg_cache_token ta = mqg_cache_token_of(c, a.fp);
+  ASSERT(mqg_cache_token_fresh(c, a.fp, ta));
+  /* A drop in another bucket leaves the token fresh. */
+  mqg_cache_drop(c, other.fp);
+  ASSERT(mqg_cache_token_fresh(c, a.fp, ta));
+  ASSERT_EQ(mqg_cache_put_fresh(c, &a, ta), 1);
+  ASSERT_EQ(mqg_cache_get(c, a.fp, 0, &got), 1);
+  /* A drop in its bucket makes it stale: nothing stored. */
+  mqg_cache_token tb = mqg_cache_token_of(c, b.fp);
+  mqg_cache_drop(c, a.fp);
+  ASSERT(!mqg_cache_token_fresh(c, b.fp, tb));
+  ASSERT_EQ(mqg_cache_put_fresh(c, &b, tb), 0);
+  ASSERT_EQ(mqg_cache_get(c, b.fp, 0, &got), 0);
+  /* A clear makes every token stale. */
+  mqg_cache_token to = mqg_cache_token_of(c, other.fp);
+  mqg_cache_clear(c);
+  ASSERT(!mqg_cache_token_fresh(c, other.fp, to));
+  ASSERT_EQ(mqg_cache_put_fresh(c, &other, to), 0);
+  ASSERT_EQ(mqg_cache_size(c), 0);
+  /* A token taken after the invalidations is fresh again. */
+  to = mqg_cache_token_of(c, other.fp);
+  ASSERT_EQ(mqg_cache_put_fresh(c, &other, to), 1);
+  mqg_cache_free(c);
+  return 0;
+}
