@@ -144,7 +144,7 @@ int mqg_redis_password_load(mqg_redis_addr *a, const char *file, char *err,
       snprintf(err, errlen, "the Redis password in %s is empty or too long", file);
       rc = -EINVAL;
     } else {
-      snprintf(a->password, sizeof(a->password), "%s", line);
+      memcpy(a->password, line, strlen(line) + 1);
     }
   }
   fclose(f);
