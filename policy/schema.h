@@ -17,9 +17,12 @@
  *                        (active|inactive) registered_at active_certs
  *                        (its ACTIVE client certificates: a counter)
  *   P:cas                set of registered CA ids
+ *   P:canums             hash: "id:<CA id>" -> a small number, "n:<number>"
+ *                        -> CA id, "seq": for every CA ever registered
  *   P:cert:<fp>          hash, one client certificate; <fp> = SHA-256 (hex)
  *                        of its DER. Fields: serial (uppercase hex) cn ou
- *                        ca (issuer CA id) nb na (not_before, not_after,
+ *                        ca (the issuer CA's number, P:canums) nb na
+ *                        (not_before, not_after,
  *                        Unix s) cid (registered client ID, may be "") src
  *                        (manual|auto) status reg (registered at) chg
  *                        (status changed at) ren (the fp it renews, if
@@ -41,7 +44,7 @@
  *   P:fx:<b>             sorted set (lex): fp (32 bytes), for id prefixes
  *   P:cx:<b>, P:sx:<b>   sorted sets (lex): tag + fp by CN, by serial
  *   P:id:<b>             hash: effective identity (registered client ID,
- *                        else CN) -> fp holding it; unique in a cluster
+ *                        else CN) -> fp (32 bytes) holding it; unique in a cluster
  *                        but for a renewal (a new certificate of the same
  *                        device shares its identity)
  *   P:tb:<b>             hash: fp (32 bytes) -> tombstone of a deleted

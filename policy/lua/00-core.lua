@@ -226,15 +226,46 @@ local function setting(P, key)
   return redis.call('HGET', P .. ':settings', key) or SETTING_DEFAULTS[key]
 end
 
+-- --- CA numbers ------------------------------------------------------------------
+
+-- A record names its CA by a small number, not by the CA's 64-digit id:
+-- P:canums maps "id:<id>" -> number and "n:<number>" -> id, for every CA
+-- ever registered (a CA registered again gets its number back).
+local function ca_num(P, id)
+  local key = P .. ':canums'
+  local n = redis.call('HGET', key, 'id:' .. id)
+  if not n then
+    n = tostring(redis.call('HINCRBY', key, 'seq', 1))
+    redis.call('HSET', key, 'id:' .. id, n, 'n:' .. n, id)
+  end
+  return n
+end
+
+local function ca_id_of(P, num)
+  return redis.call('HGET', P .. ':canums', 'n:' .. num) or ''
+end
+
 -- --- client certificate records ------------------------------------------------
 
 local CERT_FIELDS = { 'serial', 'cn', 'ou', 'ca', 'nb', 'na', 'cid', 'src',
   'status', 'reg', 'chg', 'ren' }
+local CA_FIELD = 4 -- where 'ca' (a CA number in the record) is
+
+-- cert_fields reads the record of |fp|: CERT_FIELDS' values with the CA's
+-- id in place of its number, or nil.
+local function cert_fields(P, fp)
+  local v = redis.call('HMGET', kcert(P, fp), unpack(CERT_FIELDS))
+  if not v[9] then
+    return nil
+  end
+  v[CA_FIELD] = ca_id_of(P, v[CA_FIELD] or '')
+  return v
+end
 
 -- cert_get returns the stored record of |fp| as a table, or nil.
 local function cert_get(P, fp)
-  local v = redis.call('HMGET', kcert(P, fp), unpack(CERT_FIELDS))
-  if not v[9] then
+  local v = cert_fields(P, fp)
+  if not v then
     return nil
   end
   local c = { fp = fp }
@@ -260,16 +291,18 @@ local function ident_key(P, ident)
   return P .. ':id:' .. b
 end
 
+-- (The holder's fingerprint is kept as its 32 bytes.)
 local function ident_owner(P, ident)
   if ident == '' then
     return nil
   end
-  return redis.call('HGET', ident_key(P, ident), ident)
+  local fb = redis.call('HGET', ident_key(P, ident), ident)
+  return fb and tohex(fb) or nil
 end
 
 local function ident_claim(P, ident, fp)
   if ident ~= '' then
-    redis.call('HSET', ident_key(P, ident), ident, fp)
+    redis.call('HSET', ident_key(P, ident), ident, fpbin(fp))
   end
 end
 
@@ -282,7 +315,7 @@ local function ident_release(P, c)
   end
   local prev = c.ren ~= '' and cert_get(P, c.ren)
   if prev and prev.status ~= 'revoked' and identity_of(prev) == ident then
-    redis.call('HSET', ident_key(P, ident), ident, prev.fp)
+    ident_claim(P, ident, prev.fp)
   else
     redis.call('HDEL', ident_key(P, ident), ident)
   end

@@ -26,7 +26,7 @@ end
 -- cert_write stores the new record |c| (checked, status and source set)
 -- with its indexes, counters and identity, and publishes its event.
 local function cert_write(P, c, t)
-  local fields = { 'serial', c.serial, 'cn', c.cn, 'ou', c.ou, 'ca', c.ca,
+  local fields = { 'serial', c.serial, 'cn', c.cn, 'ou', c.ou, 'ca', ca_num(P, c.ca),
     'nb', c.nb, 'na', c.na, 'cid', c.cid, 'src', c.src, 'status', c.status,
     'reg', t, 'chg', t }
   if c.ren ~= '' then

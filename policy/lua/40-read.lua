@@ -7,8 +7,8 @@
 
 -- A record as a listing row: fp, then CERT_FIELDS in their order.
 local function row_of(P, fp)
-  local v = redis.call('HMGET', kcert(P, fp), unpack(CERT_FIELDS))
-  if not v[9] then
+  local v = cert_fields(P, fp)
+  if not v then
     return nil -- deleted meanwhile
   end
   local row = { fp }

@@ -322,7 +322,10 @@ class HoldRelay:
         subscriber connection's events pass.
       mode "tls": while held, a TLS 1.2 client's bytes from its
         ChangeCipherSpec on (the Finished flight) wait: a device that
-        holds its Finished."""
+        holds its Finished.
+      mode "sub": while held, the relay stops reading Redis on the
+        connections that subscribed, through a small receive buffer: a
+        subscriber that falls behind, as Redis sees it."""
 
     def __init__(self, target_port, mode):
         self.port = free_port()
@@ -357,20 +360,26 @@ class HoldRelay:
     def _serve(self, cs):
         import select
         try:
-            ss = socket.create_connection(("127.0.0.1", self.target))
+            ss = socket.socket()
+            if self.mode == "sub":
+                ss.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            ss.connect(("127.0.0.1", self.target))
         except OSError:
             cs.close()
             return
         cmd, rec, held_up, held_down, held_flight = False, b"", b"", b"", False
+        sub = False
         while not self.done:
-            r, _, _ = select.select([cs, ss], [], [], 0.02)
+            watch = [cs] if self.mode == "sub" and sub and self.holding else [cs, ss]
+            r, _, _ = select.select(watch, [], [], 0.02)
             try:
                 if cs in r:
                     d = cs.recv(65536)
                     if not d:
                         break
-                    if self.mode == "redis":
+                    if self.mode in ("redis", "sub"):
                         cmd = cmd or b"FUNCTION" in d
+                        sub = sub or b"SUBSCRIBE" in d
                         self.seen = (self.seen + d)[-1000000:]
                         ss.sendall(d)
                     else:
@@ -582,8 +591,13 @@ class Layout:
         return h[:4], bytes.fromhex(h[4:16])
 
     def record(self, fp):
+        """The record's fields, its CA number turned into the CA's id."""
         v = self._call("HGETALL", "%s:cert:%s" % (self.p, fp)) or []
-        return {k.decode(): x.decode() for k, x in zip(v[::2], v[1::2])}
+        rec = {k.decode(): x.decode() for k, x in zip(v[::2], v[1::2])}
+        if "ca" in rec:
+            ca = self._call("HGET", self.p + ":canums", "n:" + rec["ca"])
+            rec["ca"] = ca.decode() if ca is not None else "?"
+        return rec
 
     def index(self, name):
         """[(not_after, fp)] of ordered index P:<name>, in order."""
@@ -608,7 +622,7 @@ class Layout:
     def identity(self, ident):
         b, _ = self._bucket(ident)
         v = self._call("HGET", "%s:id:%s" % (self.p, b), ident)
-        return v.decode() if v is not None else None
+        return v.hex() if v is not None else None
 
     def tombstone(self, fp):
         v = self._call("HGET", "%s:tb:%s" % (self.p, fp[:4]), bytes.fromhex(fp))
