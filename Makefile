@@ -5,7 +5,7 @@ SANITIZE ?=
 JOBS     ?= $(shell nproc)
 CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
 
-.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick profile install package
+.PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick bench-registry profile install package
 
 all: build
 
@@ -73,6 +73,15 @@ demo: build
 bench: build
 	@scripts/bench-deps.sh
 	@bench/compare --build $(BUILD)
+	@bench/registry --build $(BUILD)
+
+# The registry at 10,000, 100,000 and 1,000,000 certificates (bench/registry,
+# about 10 minutes; REGISTRY_SIZES=... for others): memory per certificate,
+# mqgatectl and the proxy's calls with the longest Redis command of each,
+# handshakes with cold and warm caches.
+REGISTRY_SIZES ?= 10000,100000,1000000
+bench-registry: build
+	@bench/registry --build $(BUILD) --sizes $(REGISTRY_SIZES)
 
 bench-quick: build
 	@scripts/bench-deps.sh

@@ -35,10 +35,12 @@ int ctl_ca_main(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cert_main(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv);
 int ctl_settings_main(ctl_ctx *ctx, int argc, char **argv);
+int ctl_migrate_main(ctl_ctx *ctx, int argc, char **argv);
 
 extern const char ctl_ca_help[];
 extern const char ctl_cert_help[];
 extern const char ctl_settings_help[];
+extern const char ctl_migrate_help[];
 
 /* --- arguments (ctl_main.c) ------------------------------------------------ */
 

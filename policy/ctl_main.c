@@ -27,6 +27,7 @@ static const char main_help[] =
     "  cert      register, list/search, show, activate, deactivate, revoke,\n"
     "            delete client certificates\n"
     "  settings  show or set registration mode, TLS window, client ID mode\n"
+    "  migrate   rewrite a layout-1 registry (before mqgate_v2) in layout 2\n"
     "\n"
     "global options (anywhere on the line):\n"
     "  --redis URL          redis://[user:password@]host[:port][/db] (env\n"
@@ -204,6 +205,11 @@ int main(int argc, char **argv) {
 
   const char *group = argv[1];
   const char *help = NULL;
+  if (strcmp(group, "migrate") == 0) {
+    rc = ctl_migrate_main(&ctx, argc - 1, argv + 1);
+    mqg_registry_free(ctx.reg);
+    return rc < 0 ? CTL_EXIT_OK : rc;
+  }
   int (*fn)(ctl_ctx *, int, char **) = NULL;
   if (strcmp(group, "ca") == 0)
     fn = ctl_ca_main, help = ctl_ca_help;

@@ -41,7 +41,7 @@ redisReply *registry__command_argv(mqg_registry *r, int argc, const char **argv,
 int registry__append(mqg_registry *r, const char *fmt, ...);
 redisReply *registry__reply(mqg_registry *r);
 
-#define REGISTRY_FCALL_MAX_ARGS 16
+#define REGISTRY_FCALL_MAX_ARGS 48
 
 /* registry__fcall calls library function |fn| (FCALL_RO when |ro|) with
  * the prefix and |argc| arguments; on MQG_REG_OK |*out| (if not NULL)

@@ -5,41 +5,16 @@ deleted tombstones, identity_conflict, auto) and writes nothing;
 mqgate_auto_register registers unknown certificates of active CAs in
 automatic mode (active/auto, listed by mqgatectl) and checks everything
 again; mqgate_touch keeps the newest associated clients, each bounded."""
-import calendar
-import hashlib
 import json
 import re
 import subprocess
 import time
 
-from harness import (CERTGEN, Layout, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness import (CERTGEN, Layout, Pki, Redis, Resp, Workdir, cert_facts, check, ctl,
+                     finish, run)
 
 P = "t13"
 wd = Workdir()
-
-
-def facts(path):
-    """The lookup arguments of the certificate in |path|, as the proxy
-    computes them (certinfo.h): fp, serial, cn, ou, not_before, not_after,
-    pem."""
-    pem = open(path).read()
-    pem = pem[:pem.index("-----END CERTIFICATE-----") + 26]
-    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-startdate", "-enddate",
-                          "-subject", "-nameopt", "sep_multiline,sname"],
-                         input=pem, capture_output=True, text=True).stdout
-    der = subprocess.run(["openssl", "x509", "-outform", "DER"], input=pem.encode(),
-                         capture_output=True).stdout
-
-    def date(name):
-        v = re.search(name + r"=(.*)", out).group(1).strip()
-        return calendar.timegm(time.strptime(v, "%b %d %H:%M:%S %Y GMT"))
-
-    ou = re.search(r"\bOU=(.*)", out)
-    return {"fp": hashlib.sha256(der).hexdigest(),
-            "serial": re.search(r"serial=(\w+)", out).group(1).upper(),
-            "cn": re.search(r"\bCN=(.*)", out).group(1).strip(),
-            "ou": ou.group(1).strip() if ou else "",
-            "not_before": date("notBefore"), "not_after": date("notAfter"), "pem": pem}
 
 
 try:
@@ -87,9 +62,9 @@ try:
     r = c("--json", "ca", "register", off_ca[0], "--inactive")
     off_id = json.loads(r.stdout)["id"]
 
-    devs = {n: facts(pki.device(n, extra=["--ou", "plant-1"])[0])
+    devs = {n: cert_facts(pki.device(n, extra=["--ou", "plant-1"])[0])
             for n in ("active", "reginact", "inact", "revoked", "unknown", "auto")}
-    off_dev = facts(pki.device("off-dev", issuer=off_ca)[0])
+    off_dev = cert_facts(pki.device("off-dev", issuer=off_ca)[0])
     fp_active = register(pki.wd.file("active.crt"), ca_id, "--client-id", "sensor-1")
     check(fp_active == devs["active"]["fp"], "test's fingerprint matches mqgatectl's")
     register(pki.wd.file("reginact.crt"), ca_id, "--inactive")
@@ -126,7 +101,7 @@ try:
          "--issuer-key", pki.ca_key, "--out-cert", inter[0], "--out-key", inter[1]])
     r = c("--json", "ca", "register", inter[0])
     inter_id = json.loads(r.stdout)["id"]
-    chained = facts(pki.device("chained", issuer=inter)[0])
+    chained = cert_facts(pki.device("chained", issuer=inter)[0])
     register(pki.wd.file("chained.crt"), inter_id)
     check(lookup(chained, ca_id) == ["ok", "active", ""], "chain reaching the root: ok")
     c("ca", "deactivate", inter_id)
@@ -199,13 +174,13 @@ try:
         redis.cli("DEL", k)
 
     # identities: a CN that is another certificate's registered client ID
-    thief = facts(pki.device("sensor-1")[0])
+    thief = cert_facts(pki.device("sensor-1")[0])
     before = snapshot()
     check(lookup(thief, ca_id) == ["identity_conflict", "", ""] and
           auto_register(thief, ca_id) == ["identity_conflict", "", ""] and
           snapshot() == before,
           "auto mode: a CN equal to another certificate's client ID is not registered")
-    twin = facts(pki.device("auto", extra=["--ou", "plant-2"])[0])
+    twin = cert_facts(pki.device("auto", extra=["--ou", "plant-2"])[0])
     check(lookup(twin, ca_id) == ["identity_conflict", "", ""],
           "auto mode: a second certificate with a registered certificate's CN neither")
 

@@ -5,6 +5,8 @@ loopback ports in a temporary directory and stops them at the end. Clients are
 real: mosquitto_pub/mosquitto_sub, openssl s_client, and a small MQTT client
 over Python's ssl module (OpenSSL) for byte-exact checks.
 """
+import calendar
+import hashlib
 import os
 import re
 import shutil
@@ -569,6 +571,29 @@ def handshake_error(port, ctx, session=None):
 
 
 # --- the registry: mqgatectl and a small Redis client ---------------------
+
+def cert_facts(path):
+    """The registry's facts of the certificate in |path|, as mqgate computes
+    them (certinfo.h): fp, serial, cn, ou, not_before, not_after, pem."""
+    pem = open(path).read()
+    pem = pem[:pem.index("-----END CERTIFICATE-----") + 26]
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-startdate", "-enddate",
+                          "-subject", "-nameopt", "sep_multiline,sname"],
+                         input=pem, capture_output=True, text=True).stdout
+    der = subprocess.run(["openssl", "x509", "-outform", "DER"], input=pem.encode(),
+                         capture_output=True).stdout
+
+    def date(name):
+        v = re.search(name + r"=(.*)", out).group(1).strip()
+        return calendar.timegm(time.strptime(v, "%b %d %H:%M:%S %Y GMT"))
+
+    ou = re.search(r"\bOU=(.*)", out)
+    return {"fp": hashlib.sha256(der).hexdigest(),
+            "serial": re.search(r"serial=(\w+)", out).group(1).upper(),
+            "cn": re.search(r"\bCN=(.*)", out).group(1).strip(),
+            "ou": ou.group(1).strip() if ou else "",
+            "not_before": date("notBefore"), "not_after": date("notAfter"), "pem": pem}
+
 
 class Layout:
     """Reads the registry's layout 2 (policy/schema.h) for the tests'
