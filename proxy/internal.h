@@ -53,6 +53,7 @@
 #include "admit.h"
 #include "cache.h"
 #include "config.h"
+#include "heartbeat.h"
 #include "mtls_verify.h"
 #include "reason.h"
 #include "regclient.h"
@@ -175,6 +176,7 @@ struct mqg_worker {
   _Atomic int stopping;    /* set by the main thread, then |wakeup| */
   mqg_proxy_opts *opts;    /* shared, borrowed */
   mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
+  mqg_heartbeat *heartbeat; /* worker 0 in registry mode: the proxy's */
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
   int ready;               /* reported ready (server__worker_ready) */
   int cas_failed;          /* the last read of the CAs failed: fail closed */

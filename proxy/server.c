@@ -99,6 +99,8 @@ static void worker_close(mqg_worker *w) {
   uv_close((uv_handle_t *)&w->wakeup, NULL);
   uv_close((uv_handle_t *)&w->crl_recheck, NULL);
   uv_close((uv_handle_t *)&w->drain, NULL);
+  mqg_heartbeat_free(w->heartbeat);
+  w->heartbeat = NULL;
   if (w->reg != NULL)
     regcheck__stop(w);
 }
@@ -293,6 +295,9 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
       mqg_server_free(s);
       return NULL;
     }
+    /* One heartbeat per process, from the first worker's link. */
+    if (s->opts.registry && i == 0)
+      w->heartbeat = mqg_heartbeat_new(&w->loop, w->reg, cfg->listen);
   }
   mqg_log(MQG_LOG_INFO, "listening on %s with %u workers, backend %s", cfg->listen,
           n, cfg->backend);

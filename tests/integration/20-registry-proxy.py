@@ -83,6 +83,25 @@ try:
     r = ctl("cert", "register", devs["device-0003"][0], "--ca", ca_id, "--client-id", "sensor-A")
     check(r.returncode == 1, "a duplicate registered client ID is refused (exit 1)")
 
+    # Heartbeats: each proxy says who it is and what it did in the last minute.
+    def heartbeats():
+        ids = redis.cli("ZRANGE", PREFIX + ":proxies", 0, -1).split()
+        docs = [redis.cli("GET", PREFIX + ":proxy:" + i) for i in ids]
+        return [json.loads(d) for d in docs if d]
+
+    check(wait_for(lambda: len(heartbeats()) == 2, 15), "both proxies publish a heartbeat")
+    hb = {d["listen"]: d for d in heartbeats()}
+    mine = hb.get("127.0.0.1:%d" % gate.port, {})
+    check(mine.get("pid") == gate.proc.pid and mine.get("version") and
+          "BoringSSL" in mine.get("boringssl", "") and mine.get("connections_open", -1) >= 0,
+          "heartbeat: pid, version, BoringSSL, connections (%s)" % mine)
+    check(wait_for(lambda: any(d.get("handshakes_1m", 0) >= 2 and
+                               d.get("refusals_1m", {}).get("cert_unregistered", 0) >= 1
+                               for d in heartbeats()), 15),
+          "heartbeat: the last minute's handshakes and refusals by reason")
+    ttl = int(redis.cli("TTL", PREFIX + ":proxy:" + mine.get("id", "?")))
+    check(0 < ttl <= 30, "a heartbeat expires unless renewed (TTL %d s)" % ttl)
+
     # Associated clients.
     r = ctl("--json", "cert", "show", fp["device-0001"])
     check(r.returncode == 0 and "sensor-A" in r.stdout,
