@@ -1,6 +1,5 @@
-/* metrics.c: see metrics.h. The HTTP side is deliberately tiny: one
- * request per connection, read up to the end of its headers (at most
- * 4 KiB), answered and closed. */
+/* metrics.c: see metrics.h. The HTTP side is policy/httpd.h with small
+ * limits (connections, header size, timeouts), no request bodies. */
 #include "metrics.h"
 
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "httpd.h"
 #include "log.h"
 
 mqg_metrics_t mqg_metrics;
@@ -114,172 +114,117 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
   return len;
 }
 
-/* --- HTTP ------------------------------------------------------------ */
+/* --- HTTP (httpd.h) ---------------------------------------------------- */
 
-#define REQ_MAX 4096
+/* The port's limits: a scraper and a health checker need a few
+ * connections; 20,000 idle ones must not take the process's descriptors
+ * from the device port. */
+#define METRICS_MAX_CONNECTIONS 64
+#define METRICS_REQUEST_TIMEOUT_MS 5000
+#define METRICS_IDLE_TIMEOUT_MS 15000
 
-struct http_conn {
+/* A /readyz probe of the broker, answering its request when done. */
+struct probe {
   uv_tcp_t tcp;
-  uv_tcp_t probe;             /* /readyz: the broker probe */
-  uv_timer_t probe_timer;
-  uv_connect_t probe_req;
-  int probe_handles;          /* probe handles still to close */
-  struct http_conn *prev, *next; /* open connections, for mqg_metrics_close */
-  uv_write_t wr;
-  size_t len;
-  char *out;
-  char req[REQ_MAX];
+  uv_timer_t timer;
+  uv_connect_t req;
+  mqg_http_req *http; /* NULL once answered */
+  int handles;
+  struct probe *prev, *next;
 };
 
-static uv_tcp_t listener;
-static int listening;
+static mqg_httpd *server;
 static struct sockaddr_storage backend_addr;
-static struct http_conn *open_conns;
+static struct probe *probes;
 
-static void on_http_closed(uv_handle_t *h) {
-  struct http_conn *hc = h->data;
-  if (hc->probe_handles > 0) { /* the probe's handles close later */
-    hc->tcp.data = NULL;
-    return;
-  }
-  if (hc->prev)
-    hc->prev->next = hc->next;
-  else
-    open_conns = hc->next;
-  if (hc->next)
-    hc->next->prev = hc->prev;
-  free(hc->out);
-  free(hc);
-}
-
-static void on_http_written(uv_write_t *req, int status) {
-  uv_close((uv_handle_t *)req->handle, on_http_closed);
-}
-
-static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  struct http_conn *hc = h->data;
-  *buf = uv_buf_init(hc->req + hc->len, (unsigned)(REQ_MAX - 1 - hc->len));
-}
-
-static void respond(struct http_conn *hc, int code, const char *type, const char *body,
-                    size_t body_len) {
-  const char *status = code == 200 ? "OK" : code == 404 ? "Not Found" : "Bad Request";
-  size_t cap = body_len + 256;
-  hc->out = malloc(cap);
-  if (hc->out == NULL) {
-    uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
-    return;
-  }
-  int n = snprintf(hc->out, cap,
-                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n",
-                   code, status, type, body_len);
-  memcpy(hc->out + n, body, body_len);
-  uv_buf_t b = uv_buf_init(hc->out, (unsigned)(n + body_len));
-  uv_read_stop((uv_stream_t *)&hc->tcp);
-  if (uv_write(&hc->wr, (uv_stream_t *)&hc->tcp, &b, 1, on_http_written) != 0)
-    uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
-}
-
-static void readyz(struct http_conn *hc);
-
-static void on_http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  struct http_conn *hc = s->data;
-  if (nread < 0) {
-    uv_close((uv_handle_t *)s, on_http_closed);
-    return;
-  }
-  hc->len += (size_t)nread;
-  hc->req[hc->len] = '\0';
-  if (strstr(hc->req, "\r\n\r\n") == NULL) {
-    if (hc->len >= REQ_MAX - 1)
-      respond(hc, 400, "text/plain", "request too large\n", 18);
-    return;
-  }
-  if (strncmp(hc->req, "GET /metrics ", 13) == 0) {
-    size_t need = mqg_metrics_format(NULL, 0) + 1;
-    char *body = malloc(need);
-    if (body == NULL) {
-      uv_close((uv_handle_t *)s, on_http_closed);
-      return;
-    }
-    size_t n = mqg_metrics_format(body, need);
-    respond(hc, 200, "text/plain; version=0.0.4", body, n < need ? n : need - 1);
-    free(body);
-  } else if (strncmp(hc->req, "GET /healthz ", 13) == 0) {
-    respond(hc, 200, "text/plain", "ok\n", 3);
-  } else if (strncmp(hc->req, "GET /readyz ", 12) == 0) {
-    readyz(hc);
-  } else {
-    respond(hc, 404, "text/plain", "not found\n", 10);
-  }
+static void text_reply(mqg_http_req *req, int code, const char *body) {
+  mqg_http_respond(req, code, "text/plain", body, strlen(body));
 }
 
 static void on_probe_closed(uv_handle_t *h) {
-  struct http_conn *hc = h->data;
-  if (--hc->probe_handles == 0 && hc->tcp.data == NULL) {
-    hc->tcp.data = hc;
-    on_http_closed((uv_handle_t *)&hc->tcp);
-  }
+  struct probe *p = h->data;
+  if (--p->handles > 0)
+    return;
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    probes = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  free(p);
 }
 
-static void probe_done(struct http_conn *hc, const char *backend_problem) {
-  if (uv_is_closing((uv_handle_t *)&hc->probe_timer))
+static void probe_done(struct probe *p, const char *backend_problem) {
+  if (p->http == NULL)
     return;
-  uv_close((uv_handle_t *)&hc->probe, on_probe_closed);
-  uv_close((uv_handle_t *)&hc->probe_timer, on_probe_closed);
-  if (uv_is_closing((uv_handle_t *)&hc->tcp))
-    return; /* the asker is gone, or we are stopping */
+  mqg_http_req *req = p->http;
+  p->http = NULL;
+  uv_close((uv_handle_t *)&p->tcp, on_probe_closed);
+  uv_close((uv_handle_t *)&p->timer, on_probe_closed);
   int links = atomic_load(&mqg_metrics.registry_links);
   int ready = atomic_load(&mqg_metrics.registry_links_ready);
   if (backend_problem != NULL) {
     char body[160];
-    int n = snprintf(body, sizeof(body), "not ready: broker unreachable (%s)\n", backend_problem);
-    respond(hc, 503, "text/plain", body, (size_t)n);
+    snprintf(body, sizeof(body), "not ready: broker unreachable (%s)\n", backend_problem);
+    text_reply(req, 503, body);
   } else if (links > 0 && ready < links) {
-    respond(hc, 503, "text/plain", "not ready: registry (Redis) unreachable\n", 40);
+    text_reply(req, 503, "not ready: registry (Redis) unreachable\n");
   } else {
-    respond(hc, 200, "text/plain", "ready\n", 6);
+    text_reply(req, 200, "ready\n");
   }
 }
 
 static void on_probe_connect(uv_connect_t *req, int status) {
-  struct http_conn *hc = req->data;
-  probe_done(hc, status == 0 ? NULL : uv_strerror(status));
+  probe_done(req->data, status == 0 ? NULL : uv_strerror(status));
 }
 
 static void on_probe_timeout(uv_timer_t *t) { probe_done(t->data, "timed out"); }
 
-static void readyz(struct http_conn *hc) {
-  uv_loop_t *loop = hc->tcp.loop;
-  uv_tcp_init(loop, &hc->probe);
-  uv_timer_init(loop, &hc->probe_timer);
-  hc->probe.data = hc->probe_timer.data = hc->probe_req.data = hc;
-  hc->probe_handles = 2;
-  uv_read_stop((uv_stream_t *)&hc->tcp);
-  if (uv_tcp_connect(&hc->probe_req, &hc->probe, (const struct sockaddr *)&backend_addr,
-                     on_probe_connect) != 0) {
-    probe_done(hc, "cannot connect");
+static void readyz(mqg_http_req *req, uv_loop_t *loop) {
+  struct probe *p = calloc(1, sizeof(*p));
+  if (p == NULL) {
+    text_reply(req, 503, "not ready: out of memory\n");
     return;
   }
-  uv_timer_start(&hc->probe_timer, on_probe_timeout, 1000, 0);
+  uv_tcp_init(loop, &p->tcp);
+  uv_timer_init(loop, &p->timer);
+  p->tcp.data = p->timer.data = p->req.data = p;
+  p->handles = 2;
+  p->http = req;
+  p->next = probes;
+  if (probes)
+    probes->prev = p;
+  probes = p;
+  if (uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&backend_addr,
+                     on_probe_connect) != 0) {
+    probe_done(p, "cannot connect");
+    return;
+  }
+  uv_timer_start(&p->timer, on_probe_timeout, 1000, 0);
 }
 
-static void on_http_connection(uv_stream_t *server, int status) {
-  if (status < 0)
-    return;
-  struct http_conn *hc = calloc(1, sizeof(*hc));
-  if (hc == NULL)
-    return;
-  uv_tcp_init(server->loop, &hc->tcp);
-  hc->tcp.data = hc;
-  hc->next = open_conns;
-  if (open_conns)
-    open_conns->prev = hc;
-  open_conns = hc;
-  if (uv_accept(server, (uv_stream_t *)&hc->tcp) != 0 ||
-      uv_read_start((uv_stream_t *)&hc->tcp, http_alloc, on_http_read) != 0)
-    uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
+static void on_request(mqg_http_req *req, void *arg) {
+  const char *m = mqg_http_method(req), *path = mqg_http_path(req);
+  if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+    mqg_http_add_header(req, "Allow", "GET, HEAD");
+    text_reply(req, 405, "method not allowed\n");
+  } else if (strcmp(path, "/metrics") == 0) {
+    size_t need = mqg_metrics_format(NULL, 0) + 1;
+    char *body = malloc(need);
+    if (body == NULL) {
+      text_reply(req, 503, "out of memory\n");
+      return;
+    }
+    size_t n = mqg_metrics_format(body, need);
+    mqg_http_respond(req, 200, "text/plain; version=0.0.4", body, n < need ? n : need - 1);
+    free(body);
+  } else if (strcmp(path, "/healthz") == 0) {
+    text_reply(req, 200, "ok\n");
+  } else if (strcmp(path, "/readyz") == 0) {
+    readyz(req, arg);
+  } else {
+    text_reply(req, 404, "not found\n");
+  }
 }
 
 int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
@@ -288,31 +233,34 @@ int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
   backend_addr = *backend;
   if (mqg_config_parse_addr(addr, &ss) != 0)
     return UV_EINVAL;
-  int rc = uv_tcp_init(loop, &listener);
-  if (rc != 0)
-    return rc;
-  rc = uv_tcp_bind(&listener, (const struct sockaddr *)&ss, 0);
-  if (rc == 0)
-    rc = uv_listen((uv_stream_t *)&listener, 64, on_http_connection);
+  mqg_httpd_config cfg = {
+      .max_connections = METRICS_MAX_CONNECTIONS,
+      .max_header_bytes = 4096,
+      .max_body_bytes = 0,
+      .request_timeout_ms = METRICS_REQUEST_TIMEOUT_MS,
+      .idle_timeout_ms = METRICS_IDLE_TIMEOUT_MS,
+      .write_timeout_ms = METRICS_REQUEST_TIMEOUT_MS,
+      .handler = on_request,
+      .arg = loop,
+  };
+  server = mqg_httpd_new(loop, &cfg);
+  if (server == NULL)
+    return UV_ENOMEM;
+  int rc = mqg_httpd_listen(server, (const struct sockaddr *)&ss);
   if (rc != 0) {
-    uv_close((uv_handle_t *)&listener, NULL);
+    mqg_httpd_close(server);
+    server = NULL;
     return rc;
   }
-  listening = 1;
-  mqg_log(MQG_LOG_INFO, "metrics on http://%s/metrics", addr);
+  mqg_log(MQG_LOG_INFO, "metrics on http://%s/metrics (at most %d connections)", addr,
+          METRICS_MAX_CONNECTIONS);
   return 0;
 }
 
 void mqg_metrics_close(void) {
-  if (listening)
-    uv_close((uv_handle_t *)&listener, NULL);
-  listening = 0;
-  for (struct http_conn *hc = open_conns; hc != NULL; hc = hc->next) {
-    if (hc->probe_handles > 0 && !uv_is_closing((uv_handle_t *)&hc->probe_timer)) {
-      uv_close((uv_handle_t *)&hc->probe, on_probe_closed);
-      uv_close((uv_handle_t *)&hc->probe_timer, on_probe_closed);
-    }
-    if (!uv_is_closing((uv_handle_t *)&hc->tcp))
-      uv_close((uv_handle_t *)&hc->tcp, on_http_closed);
-  }
+  /* Probes in flight answer first (dropped: their connections close). */
+  for (struct probe *p = probes; p != NULL; p = p->next)
+    probe_done(p, "stopping");
+  mqg_httpd_close(server);
+  server = NULL;
 }

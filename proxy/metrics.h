@@ -96,7 +96,10 @@ size_t mqg_metrics_format(char *buf, size_t cap);
 /* mqg_metrics_listen serves GET /metrics, GET /healthz (the process is
  * alive) and GET /readyz (the broker at |backend| accepts a TCP connection
  * within a second and, in registry mode, every worker's Redis link is up:
- * 200, else 503 with the reason) on |addr| ("HOST:PORT") from |loop|.
+ * 200, else 503 with the reason) on |addr| ("HOST:PORT") from |loop|,
+ * through policy/httpd.h: at most 64 connections (more are answered 503
+ * and closed at once), a request must arrive within 5 s (408), an idle
+ * keep-alive connection is closed after 15 s.
  * |backend| is copied. Returns 0 or a negative libuv error. */
 struct sockaddr_storage;
 int mqg_metrics_listen(uv_loop_t *loop, const char *addr,

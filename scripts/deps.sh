@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       android-libboringssl-dev android-boringssl
       libuv1-dev libhiredis-dev libinih-dev uthash-dev libjansson-dev libsystemd-dev
+      libhttp-parser-dev
       redis-server mosquitto mosquitto-clients openssl python3
       clang libclang-rt-14-dev
       help2man lintian mmdebstrap systemd strace  # packaging/ and its test (56)

@@ -516,7 +516,8 @@ def connack_props(body):
 def http_get(port, path):
     """GET |path| from 127.0.0.1:|port| -> (status code, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                  % path.encode())
         data = b""
         while True:
             d = s.recv(65536)
@@ -530,7 +531,7 @@ def http_get(port, path):
 def scrape(port):
     """GET /metrics from mqgate's metrics listener -> {series: value}."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
         while True:
             d = s.recv(65536)
