@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
 #include <openssl/base.h>
 
 #include "certinfo.h"
@@ -36,11 +37,19 @@ int ctl_cert_main(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv);
 int ctl_settings_main(ctl_ctx *ctx, int argc, char **argv);
 int ctl_migrate_main(ctl_ctx *ctx, int argc, char **argv);
+int ctl_token_main(ctl_ctx *ctx, int argc, char **argv);
+int ctl_audit_main(ctl_ctx *ctx, int argc, char **argv);
 
 extern const char ctl_ca_help[];
 extern const char ctl_cert_help[];
 extern const char ctl_settings_help[];
 extern const char ctl_migrate_help[];
+extern const char ctl_token_help[];
+extern const char ctl_audit_help[];
+
+/* ctl_actor writes the audit actor of this command, "mqgatectl@<host>",
+ * into |out| (|len| bytes) and returns it. */
+const char *ctl_actor(char *out, size_t len);
 
 /* --- arguments (ctl_main.c) ------------------------------------------------ */
 
@@ -103,12 +112,13 @@ int ctl_reg_fail(ctl_ctx *ctx, mqg_reg_status s);
 __attribute__((format(printf, 2, 3))) int ctl_usage(ctl_ctx *ctx,
                                                     const char *fmt, ...);
 
-/* A JSON writer on stdout: values are written with their key inside
- * objects (|key| NULL inside arrays and at the top). */
+/* A JSON document for stdout, built with jansson: values are added with
+ * their key inside objects (|key| NULL inside arrays and at the top); the
+ * document is printed (compact, one line) by ctl_json_done. */
 typedef struct {
-  FILE *f;
+  json_t *root;
+  json_t *stack[16]; /* open objects and arrays (borrowed) */
   int depth;
-  int count[16]; /* values written at each depth */
 } ctl_json;
 
 void ctl_json_init(ctl_json *j);
@@ -119,7 +129,9 @@ void ctl_json_end_array(ctl_json *j);
 void ctl_json_str(ctl_json *j, const char *key, const char *v);
 void ctl_json_int(ctl_json *j, const char *key, long long v);
 void ctl_json_bool(ctl_json *j, const char *key, int v);
-/* ctl_json_done ends the document with a newline. */
+/* ctl_json_value adds |v| (a new reference, taken; registry_json.h). */
+void ctl_json_value(ctl_json *j, const char *key, json_t *v);
+/* ctl_json_done prints the document with a newline and frees it. */
 void ctl_json_done(ctl_json *j);
 
 /* A table for people: rows of |ncols| strings (copied), printed with the

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "registry_json.h"
 
 const char ctl_ca_help[] =
     "usage: mqgatectl ca <command> ...\n"
@@ -69,20 +70,7 @@ static int ca_register(ctl_ctx *ctx, int argc, char **argv) {
 }
 
 static void ca_json(ctl_json *j, const mqg_ca_record *c, int with_pem) {
-  ctl_json_object(j, NULL);
-  ctl_json_str(j, "id", c->id);
-  ctl_json_str(j, "subject", c->subject);
-  ctl_json_str(j, "cn", c->cn);
-  ctl_json_str(j, "serial", c->serial);
-  ctl_json_int(j, "not_before", c->not_before);
-  ctl_json_int(j, "not_after", c->not_after);
-  ctl_json_str(j, "status", c->status);
-  ctl_json_int(j, "registered_at", c->registered_at);
-  ctl_json_int(j, "certs", c->certs);
-  ctl_json_int(j, "active_certs", c->active_certs);
-  if (with_pem)
-    ctl_json_str(j, "pem", c->pem);
-  ctl_json_end_object(j);
+  ctl_json_value(j, NULL, mqg_json_ca(c, with_pem));
 }
 
 static int ca_list(ctl_ctx *ctx, int argc, char **argv) {

@@ -28,6 +28,8 @@ static const char main_help[] =
     "            delete client certificates\n"
     "  settings  show or set registration mode, TLS window, client ID mode\n"
     "  migrate   rewrite a layout-1 registry (before mqgate_v2) in layout 2\n"
+    "  token     create, list, revoke mqgate-admin's API tokens\n"
+    "  audit     the audit log of every change, newest first\n"
     "\n"
     "global options (anywhere on the line):\n"
     "  --redis URL          redis://[user:password@]host[:port][/db] (env\n"
@@ -201,7 +203,7 @@ int main(int argc, char **argv) {
   if (rc != 0)
     return rc;
   if (argc < 2)
-    return ctl_usage(&ctx, "a group is needed: ca, cert or settings");
+    return ctl_usage(&ctx, "a group is needed: ca, cert, settings, token or audit");
 
   const char *group = argv[1];
   const char *help = NULL;
@@ -217,6 +219,18 @@ int main(int argc, char **argv) {
     fn = ctl_cert_main, help = ctl_cert_help;
   else if (strcmp(group, "settings") == 0)
     fn = ctl_settings_main, help = ctl_settings_help;
+  else if (strcmp(group, "token") == 0)
+    fn = ctl_token_main, help = ctl_token_help;
+  else if (strcmp(group, "audit") == 0) {
+    /* a group without commands: its options follow at once */
+    if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+      fputs(ctl_audit_help, stdout);
+      return CTL_EXIT_OK;
+    }
+    rc = ctl_audit_main(&ctx, argc - 1, argv + 1);
+    mqg_registry_free(ctx.reg);
+    return rc < 0 ? CTL_EXIT_OK : rc;
+  }
   else
     return ctl_usage(&ctx, "unknown group '%s'", group);
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "registry_json.h"
 
 /* --- failures -------------------------------------------------------------- */
 
@@ -53,112 +54,76 @@ int ctl_usage(ctl_ctx *ctx, const char *fmt, ...) {
                   "%s (try 'mqgatectl --help')", msg);
 }
 
-/* --- JSON -------------------------------------------------------------------- */
+/* --- JSON (jansson) ------------------------------------------------------------ */
 
-void ctl_json_init(ctl_json *j) {
-  memset(j, 0, sizeof(*j));
-  j->f = stdout;
-}
+void ctl_json_init(ctl_json *j) { memset(j, 0, sizeof(*j)); }
 
-static void json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"':
-      fputs("\\\"", f);
-      break;
-    case '\\':
-      fputs("\\\\", f);
-      break;
-    case '\n':
-      fputs("\\n", f);
-      break;
-    case '\r':
-      fputs("\\r", f);
-      break;
-    case '\t':
-      fputs("\\t", f);
-      break;
-    default:
-      if (*p < 0x20 || *p == 0x7f)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
-    }
+/* add places |v| (a new reference, taken) under |key| in the open object,
+ * at the end of the open array, or as the document. */
+static void add(ctl_json *j, const char *key, json_t *v) {
+  if (v == NULL)
+    return;
+  if (j->depth == 0) {
+    json_decref(j->root);
+    j->root = v;
+    return;
   }
-  fputc('"', f);
+  json_t *parent = j->stack[j->depth - 1];
+  if (json_is_object(parent))
+    json_object_set_new(parent, key ? key : "", v);
+  else
+    json_array_append_new(parent, v);
 }
 
-/* json_key writes the separator and the key of the next value. */
-static void json_key(ctl_json *j, const char *key) {
-  if (j->count[j->depth]++ > 0)
-    fputc(',', j->f);
-  if (key != NULL) {
-    json_string(j->f, key);
-    fputc(':', j->f);
-  }
+static void open_value(ctl_json *j, const char *key, json_t *v) {
+  if (v == NULL)
+    return;
+  json_incref(v);
+  add(j, key, v);
+  if (j->depth < (int)(sizeof(j->stack) / sizeof(j->stack[0])))
+    j->stack[j->depth++] = v;
+  json_decref(v); /* the parent holds it */
 }
 
-static void json_open(ctl_json *j, const char *key, char c) {
-  json_key(j, key);
-  fputc(c, j->f);
-  if (j->depth + 1 < (int)(sizeof(j->count) / sizeof(j->count[0])))
-    j->depth++;
-  j->count[j->depth] = 0;
-}
-
-void ctl_json_object(ctl_json *j, const char *key) { json_open(j, key, '{'); }
-void ctl_json_array(ctl_json *j, const char *key) { json_open(j, key, '['); }
+void ctl_json_object(ctl_json *j, const char *key) { open_value(j, key, json_object()); }
+void ctl_json_array(ctl_json *j, const char *key) { open_value(j, key, json_array()); }
 
 void ctl_json_end_object(ctl_json *j) {
-  fputc('}', j->f);
   if (j->depth > 0)
     j->depth--;
 }
 
 void ctl_json_end_array(ctl_json *j) {
-  fputc(']', j->f);
   if (j->depth > 0)
     j->depth--;
 }
 
 void ctl_json_str(ctl_json *j, const char *key, const char *v) {
-  json_key(j, key);
-  json_string(j->f, v ? v : "");
+  add(j, key, mqg_json_text(v));
 }
 
 void ctl_json_int(ctl_json *j, const char *key, long long v) {
-  json_key(j, key);
-  fprintf(j->f, "%lld", v);
+  add(j, key, json_integer((json_int_t)v));
 }
 
 void ctl_json_bool(ctl_json *j, const char *key, int v) {
-  json_key(j, key);
-  fputs(v ? "true" : "false", j->f);
+  add(j, key, json_boolean(v));
 }
 
+void ctl_json_value(ctl_json *j, const char *key, json_t *v) { add(j, key, v); }
+
 void ctl_json_done(ctl_json *j) {
-  fputc('\n', j->f);
-  fflush(j->f);
+  if (j->root != NULL) {
+    json_dumpf(j->root, stdout, JSON_COMPACT);
+    json_decref(j->root);
+  }
+  fputc('\n', stdout);
+  fflush(stdout);
+  memset(j, 0, sizeof(*j));
 }
 
 void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c) {
-  ctl_json_object(j, key);
-  ctl_json_str(j, "fp", c->fp);
-  ctl_json_str(j, "serial", c->serial);
-  ctl_json_str(j, "cn", c->cn);
-  ctl_json_str(j, "ou", c->ou);
-  ctl_json_str(j, "ca", c->ca);
-  ctl_json_int(j, "not_before", c->not_before);
-  ctl_json_int(j, "not_after", c->not_after);
-  ctl_json_str(j, "client_id", c->client_id);
-  ctl_json_str(j, "source", c->source);
-  ctl_json_str(j, "status", c->status);
-  ctl_json_int(j, "registered_at", c->registered_at);
-  ctl_json_int(j, "status_changed_at", c->status_changed_at);
-  if (c->renews && c->renews[0])
-    ctl_json_str(j, "renews", c->renews);
-  ctl_json_end_object(j);
+  add(j, key, mqg_json_cert(c));
 }
 
 /* --- tables ------------------------------------------------------------------ */
