@@ -184,4 +184,9 @@ int ctl_cert_signed_by(const ctl_cert *leaf, const ctl_cert *ca);
 
 void ctl_cert_cleanup(ctl_cert *c);
 
+/* ctl_normalize_serial writes serial |in| ("0x..", colons, any case) as
+ * the registry stores it (uppercase hex, whole bytes, no leading zero
+ * bytes) into |out| (|len| bytes); -1 if it is not hex or does not fit. */
+int ctl_normalize_serial(const char *in, char *out, size_t len);
+
 #endif

@@ -38,36 +38,6 @@ static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
   return 0;
 }
 
-/* normalize_serial writes |in| as stored (uppercase hex, no colons, no
- * leading zero bytes) to |out|; -1 if it is not hex. */
-static int normalize_serial(const char *in, char *out, size_t len) {
-  size_t n = 0;
-  if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
-    in += 2;
-  for (; *in; in++) {
-    if (*in == ':')
-      continue;
-    if (!isxdigit((unsigned char)*in) || n + 1 >= len)
-      return -1;
-    out[n++] = (char)toupper((unsigned char)*in);
-  }
-  out[n] = '\0';
-  if (n == 0)
-    return -1;
-  if (n % 2) { /* certinfo keeps whole bytes: "ABC" is 0ABC */
-    if (n + 1 >= len)
-      return -1;
-    memmove(out + 1, out, n + 1);
-    out[0] = '0';
-    n++;
-  }
-  size_t skip = 0;
-  while (n - skip > 2 && out[skip] == '0' && out[skip + 1] == '0')
-    skip += 2;
-  memmove(out, out + skip, n - skip + 1);
-  return 0;
-}
-
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
@@ -99,7 +69,7 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
   char serial[MQG_CERTINFO_SERIAL_MAX + 3], status[32], ca[65];
 
   if (opts[O_SERIAL].value) {
-    if (normalize_serial(opts[O_SERIAL].value, serial, sizeof(serial)) < 0)
+    if (ctl_normalize_serial(opts[O_SERIAL].value, serial, sizeof(serial)) < 0)
       return ctl_usage(ctx, "--serial needs a hex serial number");
     f.serial = serial;
   }

@@ -1,0 +1,301 @@
+/* admin_certs.c: mqgate-admin's jobs on client certificates (adm.h):
+ * listing with filters and a cursor, registration of one or many PEMs,
+ * details with associated clients, state changes, delete. The rules are
+ * the registry's (registry.h), checked the way mqgatectl checks them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adm.h"
+#include "ctl.h"
+#include "registry_json.h"
+
+#define DAY 86400
+#define LIST_LIMIT_MAX 100
+#define REGISTER_MAX 100 /* certificates in one POST */
+
+/* --- listing ------------------------------------------------------------------- */
+
+/* The cursor: the registry's listing is by page today, so a cursor is
+ * "p<page>"; it stays opaque to clients (the registry's own cursor will
+ * replace it without changing the API). */
+static int cursor_page(const char *c, size_t *page) {
+  if (c[0] == '\0') {
+    *page = 1;
+    return 0;
+  }
+  if (c[0] != 'p' || c[1] == '\0' || strspn(c + 1, "0123456789") != strlen(c + 1) ||
+      strlen(c) > 9)
+    return -1;
+  *page = strtoul(c + 1, NULL, 10);
+  return *page >= 1 ? 0 : -1;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+void adm_op_cert_list(adm_job *j, mqg_registry *r) {
+  static const char *const params[] = {"serial", "cn", "ou", "status", "ca",
+                                       "expiring_within_days", "expired", "cursor",
+                                       "limit"};
+  char v[9][300];
+  for (int i = 0; i < 9; i++) {
+    v[i][0] = '\0';
+    if (mqg_http_query_get(j->query, params[i], v[i], sizeof(v[i])) < 0) {
+      adm_fail(j, "input", "%s: malformed or too long", params[i]);
+      return;
+    }
+  }
+  mqg_cert_filter f;
+  mqg_cert_filter_init(&f);
+  int64_t now = (int64_t)time(NULL);
+  char serial[MQG_CERTINFO_SERIAL_MAX + 3], ca[65];
+  if (v[0][0]) {
+    if (ctl_normalize_serial(v[0], serial, sizeof(serial)) < 0) {
+      adm_fail(j, "input", "serial must be hex");
+      return;
+    }
+    f.serial = serial;
+  }
+  f.cn = v[1][0] ? v[1] : NULL;
+  f.ou = v[2][0] ? v[2] : NULL;
+  if (v[3][0]) {
+    if (strcmp(v[3], "active") != 0 && strcmp(v[3], "inactive") != 0 &&
+        strcmp(v[3], "registered_inactive") != 0 && strcmp(v[3], "revoked") != 0) {
+      adm_fail(j, "input", "status must be active, inactive, registered_inactive or revoked");
+      return;
+    }
+    f.status = v[3];
+  }
+  if (v[4][0]) {
+    snprintf(j->arg, sizeof(j->arg), "%.130s", v[4]);
+    if (adm_resolve(j, r, MQG_REG_KIND_CA, ca) < 0)
+      return;
+    f.ca = ca;
+  }
+  if (v[5][0]) {
+    if (strspn(v[5], "0123456789") != strlen(v[5]) || strlen(v[5]) > 6) {
+      adm_fail(j, "input", "expiring_within_days must be a number of days (0..999999)");
+      return;
+    }
+    f.not_after_until = min64(f.not_after_until, now + strtoll(v[5], NULL, 10) * DAY);
+  }
+  if (v[6][0]) {
+    if (strcmp(v[6], "true") != 0 && strcmp(v[6], "false") != 0) {
+      adm_fail(j, "input", "expired must be true or false");
+      return;
+    }
+    if (strcmp(v[6], "true") == 0)
+      f.not_after_until = min64(f.not_after_until, now);
+    else
+      f.not_after_from = now;
+  }
+  if (cursor_page(v[7], &f.page) < 0) {
+    adm_fail(j, "input", "cursor: not one this API gave");
+    return;
+  }
+  if (adm_query_size(j, "limit", 50, LIST_LIMIT_MAX, &f.page_size) < 0)
+    return;
+  mqg_cert_page page;
+  if (mqg_registry_cert_list(r, &f, &page) != MQG_REG_OK) {
+    adm_reg_fail(j, r);
+    return;
+  }
+  json_t *a = json_array();
+  for (size_t i = 0; i < page.n; i++)
+    json_array_append_new(a, mqg_json_cert(&page.certs[i], 0));
+  char next[24] = "";
+  if (f.page * f.page_size < page.total)
+    snprintf(next, sizeof(next), "p%zu", f.page + 1);
+  adm_ok(j, 200, json_pack("{s:o,s:I,s:s}", "certificates", a, "total",
+                           (json_int_t)page.total, "next_cursor", next));
+  mqg_cert_page_cleanup(&page);
+}
+
+/* --- registration ------------------------------------------------------------------ */
+
+/* next_pem finds the next PEM certificate block in |*p| and returns a new
+ * copy of it (NULL at the end); |*p| moves past it. */
+static char *next_pem(const char **p) {
+  static const char begin[] = "-----BEGIN CERTIFICATE-----";
+  static const char end[] = "-----END CERTIFICATE-----";
+  const char *b = strstr(*p, begin);
+  if (b == NULL)
+    return NULL;
+  const char *e = strstr(b, end);
+  if (e == NULL) {
+    *p = b + strlen(b);
+    return strdup(b); /* truncated: its parse reports it */
+  }
+  e += sizeof(end) - 1;
+  *p = e;
+  return strndup(b, (size_t)(e - b));
+}
+
+/* register_one registers one PEM; returns its result object and sets
+ * |*cls| to its error class (NULL when registered). */
+static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca,
+                            const char *ca_id, const char *client_id, int active,
+                            const char **cls) {
+  ctl_cert c;
+  char err[512];
+  json_t *o = json_object();
+  *cls = "input";
+  if (ctl_cert_from_pem(pem, &c, err, sizeof(err)) < 0) {
+    json_object_set_new(o, "ok", json_false());
+    mqg_json_set_text(o, "error", "input");
+    mqg_json_set_text(o, "message", err);
+    return o;
+  }
+  mqg_json_set_text(o, "fp", c.info.fingerprint);
+  mqg_json_set_text(o, "cn", c.info.cn);
+  if (c.info.is_ca) {
+    snprintf(err, sizeof(err), "a CA certificate, not a device certificate; CAs go to "
+                               "/api/v1/cas");
+  } else if (!ctl_cert_signed_by(&c, ca)) {
+    snprintf(err, sizeof(err), "not signed by CA %.16s (%.256s)", ca_id, ca->info.cn);
+  } else if (mqg_registry_cert_register(r, &c.info, c.pem, ca_id, client_id, active) !=
+             MQG_REG_OK) {
+    *cls = mqg_registry_error_class(r);
+    snprintf(err, sizeof(err), "%s", mqg_registry_error(r));
+  } else {
+    *cls = NULL;
+  }
+  json_object_set_new(o, "ok", json_boolean(*cls == NULL));
+  if (*cls == NULL) {
+    mqg_json_set_text(o, "status", active ? "active" : "registered_inactive");
+  } else {
+    mqg_json_set_text(o, "error", *cls);
+    mqg_json_set_text(o, "message", err);
+  }
+  ctl_cert_cleanup(&c);
+  return o;
+}
+
+void adm_op_cert_register(adm_job *j, mqg_registry *r) {
+  json_t *body = adm_body_json(j);
+  if (body == NULL)
+    return;
+  const char *pem = json_string_value(json_object_get(body, "pem"));
+  const char *ca_arg = json_string_value(json_object_get(body, "ca"));
+  json_t *cid = json_object_get(body, "client_id");
+  json_t *act = json_object_get(body, "active");
+  const char *client_id = cid ? json_string_value(cid) : "";
+  ctl_cert ca = {0};
+  json_t *results = NULL;
+  if (pem == NULL || ca_arg == NULL) {
+    adm_fail(j, "input", "\"pem\" (one or more PEM certificates) and \"ca\" (the issuing "
+                         "CA's id) are required");
+    goto out;
+  }
+  if (client_id == NULL || strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
+      strpbrk(client_id, "\n\r\t") != NULL) {
+    adm_fail(j, "input", "\"client_id\" must be text of at most %d bytes",
+             MQG_CERTINFO_NAME_MAX);
+    goto out;
+  }
+  if (act != NULL && !json_is_boolean(act)) {
+    adm_fail(j, "input", "\"active\" must be true or false");
+    goto out;
+  }
+  int active = act == NULL || json_is_true(act);
+  /* the PEMs, counted before anything is registered */
+  size_t n = 0;
+  for (const char *p = pem; n <= REGISTER_MAX;) {
+    char *one = next_pem(&p);
+    if (one == NULL)
+      break;
+    free(one);
+    n++;
+  }
+  if (n == 0 || n > REGISTER_MAX) {
+    adm_fail(j, "input", n ? "at most %d certificates per request" :
+                             "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"pem\"",
+             REGISTER_MAX);
+    goto out;
+  }
+  if (client_id[0] && n > 1) {
+    adm_fail(j, "input", "\"client_id\" registers one certificate: send one PEM");
+    goto out;
+  }
+  char ca_id[65], err[256];
+  snprintf(j->arg, sizeof(j->arg), "%.130s", ca_arg);
+  if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_id) < 0)
+    goto out;
+  mqg_ca_record rec;
+  if (mqg_registry_ca_get(r, ca_id, &rec) != MQG_REG_OK) {
+    adm_reg_fail(j, r);
+    goto out;
+  }
+  int bad = ctl_cert_from_pem(rec.pem, &ca, err, sizeof(err)) < 0;
+  mqg_ca_record_cleanup(&rec);
+  if (bad) {
+    adm_fail(j, "redis", "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
+    goto out;
+  }
+  results = json_array();
+  size_t ok = 0;
+  const char *first_cls = NULL;
+  for (const char *p = pem;;) {
+    char *one = next_pem(&p);
+    if (one == NULL)
+      break;
+    const char *cls;
+    json_array_append_new(results, register_one(r, one, &ca, ca_id, client_id, active, &cls));
+    free(one);
+    if (cls == NULL)
+      ok++;
+    else if (first_cls == NULL)
+      first_cls = cls;
+    if (cls != NULL && strcmp(cls, "redis") == 0)
+      break; /* the connection is gone */
+  }
+  /* All registered: 201. Otherwise the status of the first failure's class
+   * (429 for the rate limit, 409 for a rule...), with every result. */
+  json_t *o = json_pack("{s:O,s:I,s:I}", "results", results, "registered", (json_int_t)ok,
+                        "failed", (json_int_t)(json_array_size(results) - ok));
+  if (first_cls != NULL) {
+    mqg_json_set_text(o, "error", first_cls);
+    mqg_json_set_text(o, "message", ok ? "some certificates were not registered; see results"
+                                       : "no certificate was registered; see results");
+  }
+  adm_ok(j, first_cls ? adm_error_status(first_cls) : 201, o);
+out:
+  json_decref(results);
+  ctl_cert_cleanup(&ca);
+  json_decref(body);
+}
+
+/* --- one certificate -------------------------------------------------------------- */
+
+void adm_op_cert_get(adm_job *j, mqg_registry *r) {
+  char fp[65];
+  mqg_cert_details d;
+  if (adm_resolve(j, r, MQG_REG_KIND_CERT, fp) < 0)
+    return;
+  if (mqg_registry_cert_get(r, fp, &d) != MQG_REG_OK) {
+    adm_reg_fail(j, r);
+    return;
+  }
+  adm_ok(j, 200, json_pack("{s:o,s:o}", "certificate", mqg_json_cert(&d.cert, 1), "clients",
+                           mqg_json_clients(&d)));
+  mqg_cert_details_cleanup(&d);
+}
+
+static void cert_change(adm_job *j, mqg_registry *r, const char *action) {
+  char fp[65], status[32] = "deleted";
+  if (adm_resolve(j, r, MQG_REG_KIND_CERT, fp) < 0)
+    return;
+  mqg_reg_status s = strcmp(action, "delete") == 0 ? mqg_registry_cert_delete(r, fp)
+                                                   : mqg_registry_cert_set(r, fp, action, status);
+  if (s != MQG_REG_OK) {
+    adm_reg_fail(j, r);
+    return;
+  }
+  adm_ok(j, 200, json_pack("{s:s,s:s}", "fp", fp, "status", status));
+}
+
+void adm_op_cert_activate(adm_job *j, mqg_registry *r) { cert_change(j, r, "activate"); }
+void adm_op_cert_deactivate(adm_job *j, mqg_registry *r) { cert_change(j, r, "deactivate"); }
+void adm_op_cert_revoke(adm_job *j, mqg_registry *r) { cert_change(j, r, "revoke"); }
+void adm_op_cert_delete(adm_job *j, mqg_registry *r) { cert_change(j, r, "delete"); }
