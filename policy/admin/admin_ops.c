@@ -108,12 +108,23 @@ static adm_role role_of(const char *s) {
 
 void adm_job_run(uv_work_t *w) {
   adm_job *j = w->data;
+  int fresh = thread_reg == NULL;
   mqg_registry *r = thread_registry(j);
   if (r == NULL)
     return;
   char *role = j->role;
   mqg_reg_status s = mqg_registry_api_auth(r, j->token_hash, j->cfg->rate_limit,
                                            j->token_name, role);
+  if (s == MQG_REG_UNAVAILABLE && !fresh) {
+    /* A connection kept from before Redis restarted: the token check is
+     * the first command of every job, so a new connection is tried once
+     * before the job is answered 503. */
+    mqg_registry_free(thread_reg);
+    thread_reg = NULL;
+    if ((r = thread_registry(j)) == NULL)
+      return;
+    s = mqg_registry_api_auth(r, j->token_hash, j->cfg->rate_limit, j->token_name, role);
+  }
   if (s != MQG_REG_OK) {
     adm_reg_fail(j, r);
   } else if (j->token_name[0] == '\0') {

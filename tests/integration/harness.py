@@ -798,3 +798,87 @@ class Resp:
             self.sock.close()
         except OSError:
             pass
+
+
+# --- mqgate-admin ----------------------------------------------------------
+
+MQGATE_ADMIN = os.path.join(BUILD, "policy", "mqgate-admin")
+
+
+class Admin:
+    """mqgate-admin on a free loopback port: HTTPS with the self-signed
+    certificate it generates in its state dir (verified by the client), or
+    plain HTTP with plain=True."""
+
+    def __init__(self, wd, redis_url, prefix="mqgate", args=(), plain=False, env=None):
+        import json  # noqa: F401 (used by call)
+        self.wd = wd
+        self.port = free_port()
+        self.plain = plain
+        self.state = wd.file("admin-state-%d" % self.port)
+        self.log = wd.file("admin-%d.log" % self.port)
+        cmd = [MQGATE_ADMIN, "--listen", "127.0.0.1:%d" % self.port, "--redis", redis_url,
+               "--redis-prefix", prefix, "--state-dir", self.state] + list(args)
+        if plain:
+            cmd.append("--plain-http")
+        e = dict(os.environ)
+        e.update(env or {})
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=e)
+        wd.procs.append(self.proc)
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            print(self.text())
+            raise
+        self.base = "%s://127.0.0.1:%d" % ("http" if plain else "https", self.port)
+        self.ctx = None
+        if not plain:
+            self.ctx = ssl.create_default_context(cafile=os.path.join(self.state, "admin.crt"))
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def call(self, method, path, token=None, body=None, headers=None, raw=None):
+        """One request -> (status, parsed JSON body or text, headers)."""
+        import json
+        import urllib.error
+        import urllib.request
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if token is not None:
+            req.add_header("Authorization", "Bearer " + token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=20) as r:
+                status, text, hdrs = r.status, r.read().decode(), r.headers
+        except urllib.error.HTTPError as e:
+            status, text, hdrs = e.code, e.read().decode(), e.headers
+        try:
+            return status, json.loads(text), hdrs
+        except ValueError:
+            return status, text, hdrs
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(15)
+        self.logf.close()
+        return rc
+
+
+def admin_token(redis_url, name, role, prefix="mqgate"):
+    """Creates an API token with mqgatectl; returns its text."""
+    r = ctl(redis_url, "token", "create", "--name", name, "--role", role, prefix=prefix)
+    if r.returncode != 0:
+        raise RuntimeError("token create failed: " + r.stderr)
+    return r.stdout.strip()
+
+
+def pem_of(path):
+    with open(path) as f:
+        return f.read()
