@@ -10,6 +10,7 @@ pkgs=(build-essential cmake pkg-config
       redis-server mosquitto mosquitto-clients openssl python3
       clang libclang-rt-14-dev
       help2man lintian mmdebstrap systemd strace  # packaging/ and its test (56)
+      chromium chromium-driver python3-selenium python3-jsonschema  # the console's tests (60, 61)
       "$@")
 
 missing=()
