@@ -712,6 +712,16 @@ void mqg_httpd_close(mqg_httpd *h) {
 
 size_t mqg_httpd_connections(const mqg_httpd *h) { return h->nconns; }
 
+int mqg_httpd_port(const mqg_httpd *h) {
+  struct sockaddr_storage ss;
+  int n = sizeof(ss);
+  if (!h->listener_open ||
+      uv_tcp_getsockname(&h->listener, (struct sockaddr *)&ss, &n) != 0)
+    return -1;
+  return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                        : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
 /* --- requests ------------------------------------------------------------------- */
 
 const char *mqg_http_method(const mqg_http_req *r) { return r->method; }

@@ -92,6 +92,10 @@ int mqg_httpd_listen(mqg_httpd *h, const struct sockaddr *addr);
  * frees itself once every handle is closed and every request answered. */
 void mqg_httpd_close(mqg_httpd *h);
 
+/* mqg_httpd_port returns the port the server listens on (after
+ * mqg_httpd_listen; useful with port 0), or -1. */
+int mqg_httpd_port(const mqg_httpd *h);
+
 /* mqg_httpd_connections returns the connections open now. */
 size_t mqg_httpd_connections(const mqg_httpd *h);
 

@@ -4,8 +4,9 @@
 # demo CA and device certificates, registers the CA and one device (with a
 # registered client ID), lets a second device register itself on connect,
 # shows both devices' client IDs as the broker sees them, revokes the first
-# and shows its live session cut, then keeps serving until Ctrl-C and
-# removes everything it started.
+# and shows its live session cut, starts mqgate-admin (the HTTPS API and
+# web console) with a demo token and calls its API once, then keeps
+# serving until Ctrl-C and removes everything it started.
 #
 # Usage: scripts/demo.sh [BUILD_DIR]   (MQG_DEMO_ONESHOT=1: stop after the show)
 set -euo pipefail
@@ -14,6 +15,7 @@ build=$(cd "${1:-build}" && pwd)
 mqgate="$build/proxy/mqgate"
 ctl="$build/policy/mqgatectl"
 certgen="$build/bench/mqgate-certgen"
+admin="$build/policy/mqgate-admin"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -44,6 +46,7 @@ trap 'exit 0' INT TERM
 redis_port=$(free_port)
 broker_port=$(free_port)
 gate_port=$(free_port)
+admin_port=$(free_port)
 export MQGATE_REDIS="redis://127.0.0.1:$redis_port/0" MQGATE_REDIS_PREFIX=demo
 
 say "1. Redis (the registry) on 127.0.0.1:$redis_port, Mosquitto (the broker) on 127.0.0.1:$broker_port"
@@ -121,7 +124,25 @@ sleep 1
 grep "reason=cert_revoked" "$dir/mqgate.log" | tail -1 | sed 's/^/  /'
 kill "$sub" 2>/dev/null || true
 
+say "9. mqgate-admin: the HTTPS API and the web console, with a demo token"
+echo "  \$ mqgatectl token create --role admin --name demo"
+token=$("$ctl" token create --role admin --name demo 2>/dev/null)
+echo "  $token"
+"$admin" --listen "127.0.0.1:$admin_port" --redis "$MQGATE_REDIS" --redis-prefix demo \
+  --state-dir "$dir/admin" 2> "$dir/admin.log" &
+pids+=($!)
+wait_port "$admin_port"
+echo "  \$ curl --cacert admin.crt -H 'Authorization: Bearer <token>' https://localhost:$admin_port/api/v1/audit?limit=3"
+out=$(curl -s --cacert "$dir/admin/admin.crt" -H "Authorization: Bearer $token" \
+  "https://localhost:$admin_port/api/v1/audit?limit=3")
+echo "  $out" | cut -c1-300
+echo "$out" | grep -q '"token.create"' || { echo "  -> the API did not answer as expected" >&2; exit 1; }
+
 [ "${MQG_DEMO_ONESHOT:-}" = 1 ] && exit 0
+
+say "the web console: open https://localhost:$admin_port/ and paste the token"
+echo "  token: $token"
+echo "  (self-signed certificate: $dir/admin/admin.crt; the browser asks once)"
 
 say "mqgate keeps serving. Paste these in another terminal (Ctrl-C here stops everything):"
 echo "  export MQGATE_REDIS=$MQGATE_REDIS MQGATE_REDIS_PREFIX=$MQGATE_REDIS_PREFIX"

@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config
       android-libboringssl-dev android-boringssl
       libuv1-dev libhiredis-dev libinih-dev uthash-dev libjansson-dev libsystemd-dev
       libhttp-parser-dev
-      redis-server mosquitto mosquitto-clients openssl python3
+      redis-server mosquitto mosquitto-clients openssl python3 curl
       clang libclang-rt-14-dev
       help2man lintian mmdebstrap systemd strace  # packaging/ and its test (56)
       chromium chromium-driver python3-selenium python3-jsonschema  # the console's tests (60, 61)

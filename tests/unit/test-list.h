@@ -76,6 +76,10 @@
   X(certgen, certgen_rsa_server)                                            \
   X(certgen, certgen_bad_input)                                             \
   X(certgen, certgen_write_load)                                            \
+  /* policy/httpd.c */                                                      \
+  X(httpd, httpd_status_text)                                               \
+  X(httpd, httpd_query_get)                                                 \
+  X(httpd, httpd_request_split)                                             \
   /* CERT_TESTS_END */                                                      \
   /* bench/histo.c */                                                       \
   X(histo, histo_buckets)                                                   \

@@ -1,0 +1,143 @@
+#include "task.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "httpd.h"
+
+TEST_IMPL(httpd_status_text) {
+  ASSERT_STR_EQ(mqg_http_status_text(200), "OK");
+  ASSERT_STR_EQ(mqg_http_status_text(400), "Bad Request");
+  ASSERT_STR_EQ(mqg_http_status_text(408), "Request Timeout");
+  ASSERT_STR_EQ(mqg_http_status_text(429), "Too Many Requests");
+  ASSERT_STR_EQ(mqg_http_status_text(503), "Service Unavailable");
+  ASSERT_STR_EQ(mqg_http_status_text(299), "Unknown");
+  return 0;
+}
+
+TEST_IMPL(httpd_query_get) {
+  char v[16];
+  ASSERT_EQ(mqg_http_query_get("a=1&cn=dev%2D1+x&b=", "cn", v, sizeof(v)), 1);
+  ASSERT_STR_EQ(v, "dev-1 x");
+  ASSERT_EQ(mqg_http_query_get("a=1&b=", "b", v, sizeof(v)), 1);
+  ASSERT_STR_EQ(v, "");
+  ASSERT_EQ(mqg_http_query_get("flag&x=2", "flag", v, sizeof(v)), 1);
+  ASSERT_STR_EQ(v, "");
+  ASSERT_EQ(mqg_http_query_get("cnx=1&xcn=2", "cn", v, sizeof(v)), 0);
+  ASSERT_EQ(mqg_http_query_get("", "cn", v, sizeof(v)), 0);
+  /* the first of a repeated parameter */
+  ASSERT_EQ(mqg_http_query_get("cn=a&cn=b", "cn", v, sizeof(v)), 1);
+  ASSERT_STR_EQ(v, "a");
+  /* truncated and corrupted escapes, NUL, too long */
+  ASSERT_EQ(mqg_http_query_get("cn=%", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=%4", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=%4&x=1", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=%zz", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=%00", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=0123456789abcdef", "cn", v, sizeof(v)), -1);
+  ASSERT_EQ(mqg_http_query_get("cn=0123456789abcde", "cn", v, sizeof(v)), 1);
+  /* every prefix of a valid query parses or is refused, never overruns */
+  const char *q = "serial=0A%3Ab&cn=%3Cimg%3E";
+  char buf[64];
+  for (size_t n = 0; n <= strlen(q); n++) {
+    snprintf(buf, sizeof(buf), "%.*s", (int)n, q);
+    int r = mqg_http_query_get(buf, "cn", v, sizeof(v));
+    ASSERT(r >= -1 && r <= 1);
+  }
+  ASSERT_EQ(mqg_http_query_get(q, "cn", v, sizeof(v)), 1);
+  ASSERT_STR_EQ(v, "<img>");
+  return 0;
+}
+
+/* --- a request split at every byte, through a real server on a loop --- */
+
+static const char request[] =
+    "POST /p/x?k=v%20w HTTP/1.1\r\nHost: h\r\nX-Long-Header: abcdefghij\r\n"
+    "Content-Length: 5\r\n\r\nhello";
+
+struct split_state {
+  int port;
+  int answered, good;
+  mqg_httpd *h;
+};
+
+static void on_req(mqg_http_req *req, void *arg) {
+  struct split_state *s = arg;
+  size_t len;
+  const char *body = mqg_http_body(req, &len);
+  char k[16];
+  int ok = strcmp(mqg_http_method(req), "POST") == 0 &&
+           strcmp(mqg_http_path(req), "/p/x") == 0 &&
+           mqg_http_query_get(mqg_http_query(req), "k", k, sizeof(k)) == 1 &&
+           strcmp(k, "v w") == 0 && len == 5 && memcmp(body, "hello", 5) == 0 &&
+           strcmp(mqg_http_header(req, "x-long-header"), "abcdefghij") == 0;
+  s->answered++;
+  s->good += ok;
+  mqg_http_respond(req, ok ? 200 : 400, "text/plain", "ok", 2);
+}
+
+static void client(void *arg) {
+  struct split_state *s = arg;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  size_t n = sizeof(request) - 1;
+  /* One keep-alive connection, the request split at every byte. */
+  for (size_t cut = 1; cut < n; cut++) {
+    ASSERT_EQ(write(fd, request, cut), (ssize_t)cut);
+    usleep(300);
+    ASSERT_EQ(write(fd, request + cut, n - cut), (ssize_t)(n - cut));
+    char resp[512] = "";
+    size_t got = 0;
+    while (strstr(resp, "\r\n\r\nok") == NULL) {
+      ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+      ASSERT(r > 0);
+      got += (size_t)r;
+      resp[got] = '\0';
+    }
+    ASSERT(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  }
+  close(fd);
+}
+
+static void on_close_timer(uv_timer_t *t) {
+  struct split_state *s = t->data;
+  if (s->answered < (int)sizeof(request) - 2)
+    return;
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, NULL);
+  mqg_httpd_close(s->h);
+}
+
+TEST_IMPL(httpd_request_split) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  struct split_state s = {0};
+  mqg_httpd_config cfg = {.max_body_bytes = 64, .handler = on_req, .arg = &s};
+  s.h = mqg_httpd_new(&loop, &cfg);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
+  s.port = mqg_httpd_port(s.h);
+  ASSERT(s.port > 0);
+  uv_thread_t th;
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  t.data = &s;
+  uv_timer_start(&t, on_close_timer, 10, 10);
+  ASSERT_EQ(uv_thread_create(&th, client, &s), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
+  ASSERT_EQ(s.answered, (int)sizeof(request) - 2);
+  ASSERT_EQ(s.good, s.answered);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return 0;
+}
