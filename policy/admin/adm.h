@@ -127,6 +127,10 @@ struct adm_job {
  * check and rate, role, then the operation. */
 void adm_job_run(uv_work_t *w);
 
+/* adm_registries_free closes every thread's registry connection; at exit,
+ * when no job runs. */
+void adm_registries_free(void);
+
 /* adm_fail sets an error result of class |cls|. */
 __attribute__((format(printf, 3, 4))) void adm_fail(adm_job *j, const char *cls,
                                                     const char *fmt, ...);
@@ -187,6 +191,9 @@ const char *adm_security_headers(int tls);
 /* adm_static_load reads the files of |dir| (and its subfolders, one level)
  * into memory; 0, or -1 with a message in |err|. */
 int adm_static_load(const char *dir, char *err, size_t errlen);
+
+/* adm_static_free releases the loaded files. */
+void adm_static_free(void);
 
 /* adm_static_serve answers |req| for |path| from the loaded files; 0 if
  * answered, -1 if no such file. */

@@ -103,10 +103,37 @@ static void on_stop(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&sig_int, NULL);
 }
 
+/* listen_addr parses "HOST:PORT" or "[V6]:PORT" (addresses, or
+ * localhost); 0 or -1. */
+static int listen_addr(const char *listen, struct sockaddr_storage *ss) {
+  char host[128];
+  const char *colon = strrchr(listen, ':');
+  if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+    return -1;
+  int port = atoi(colon + 1);
+  size_t hl = (size_t)(colon - listen);
+  if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']')
+    snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), listen + 1);
+  else
+    snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
+  if (strcmp(host, "localhost") == 0)
+    snprintf(host, sizeof(host), "127.0.0.1");
+  memset(ss, 0, sizeof(*ss));
+  if (port > 65535 || (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) != 0 &&
+                       uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) != 0))
+    return -1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   adm_config cfg;
   char err[1024], dirbuf[PATH_MAX];
+  struct sockaddr_storage ss;
   int rc = adm_config_load(&cfg, argc, argv, err, sizeof(err));
+  if (rc == 0 && listen_addr(cfg.listen, &ss) != 0) {
+    snprintf(err, sizeof(err), "listen address \"%.200s\" is not HOST:PORT", cfg.listen);
+    rc = -1;
+  }
   if (rc != 0) {
     adm_config_cleanup(&cfg);
     if (rc == ADM_CONFIG_EXIT)
@@ -121,32 +148,28 @@ int main(int argc, char **argv) {
   setenv("UV_THREADPOOL_SIZE", threads, 1);
 
   SSL_CTX *tls = NULL;
+  mqg_registry *probe = NULL;
+  uv_loop_t *loop = uv_default_loop();
   const char *dir = console_dir(&cfg, dirbuf, sizeof(dirbuf));
-  struct sockaddr_storage ss;
+  rc = 2;
   if (adm_static_load(dir, err, sizeof(err)) != 0 ||
       (!cfg.plain_http && (tls = tls_context(&cfg, err, sizeof(err))) == NULL)) {
     fprintf(stderr, "mqgate-admin: %s\n", err);
-    adm_config_cleanup(&cfg);
-    return 2;
+    goto out;
   }
   /* A first look at Redis: a bad URL stops here; an unreachable Redis is
    * only reported (the API answers 503 until it is back). */
-  mqg_registry *probe = mqg_registry_new(cfg.redis_prefix);
+  probe = mqg_registry_new(cfg.redis_prefix);
   mqg_reg_status s = probe ? mqg_registry_connect(probe, cfg.redis, (int)cfg.redis_timeout)
                            : MQG_REG_UNAVAILABLE;
   if (s == MQG_REG_INPUT) {
     fprintf(stderr, "mqgate-admin: %s\n", mqg_registry_error(probe));
-    mqg_registry_free(probe);
-    SSL_CTX_free(tls);
-    adm_config_cleanup(&cfg);
-    return 2;
+    goto out;
   }
   if (s != MQG_REG_OK)
     fprintf(stderr, "mqgate-admin: warning: %s (the API answers 503 until Redis is back)\n",
             probe ? mqg_registry_error(probe) : "out of memory");
-  mqg_registry_free(probe);
 
-  uv_loop_t *loop = uv_default_loop();
   mqg_httpd_config hc = {
       .max_connections = cfg.max_connections,
       .max_header_bytes = 16384,
@@ -159,36 +182,17 @@ int main(int argc, char **argv) {
       .handler = adm_http_handler,
       .arg = &cfg,
   };
-  server = mqg_httpd_new(loop, &hc);
-  SSL_CTX_free(tls); /* the server holds its own reference */
-  if (server == NULL || uv_ip4_addr("0.0.0.0", 0, (struct sockaddr_in *)&ss) != 0) {
+  rc = 1;
+  if ((server = mqg_httpd_new(loop, &hc)) == NULL) {
     fprintf(stderr, "mqgate-admin: out of memory\n");
-    return 1;
+    goto out;
   }
-  /* "HOST:PORT" or "[V6]:PORT" */
-  char host[128] = "";
-  const char *colon = strrchr(cfg.listen, ':');
-  int port = colon ? atoi(colon + 1) : -1;
-  size_t hl = colon ? (size_t)(colon - cfg.listen) : 0;
-  if (hl >= 2 && cfg.listen[0] == '[' && cfg.listen[hl - 1] == ']')
-    snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), cfg.listen + 1);
-  else
-    snprintf(host, sizeof(host), "%.*s", (int)hl, cfg.listen);
-  if (strcmp(host, "localhost") == 0)
-    snprintf(host, sizeof(host), "127.0.0.1");
-  if (port < 0 || port > 65535 ||
-      (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)) {
-    fprintf(stderr, "mqgate-admin: listen address \"%s\" is not HOST:PORT\n", cfg.listen);
-    return 2;
-  }
-  rc = mqg_httpd_listen(server, (const struct sockaddr *)&ss);
-  if (rc != 0) {
-    fprintf(stderr, "mqgate-admin: cannot listen on %s: %s\n", cfg.listen, uv_strerror(rc));
-    mqg_httpd_close(server);
+  int lrc = mqg_httpd_listen(server, (const struct sockaddr *)&ss);
+  if (lrc != 0) {
+    fprintf(stderr, "mqgate-admin: cannot listen on %s: %s\n", cfg.listen, uv_strerror(lrc));
+    mqg_httpd_close(server); /* freed once its handles are closed */
     uv_run(loop, UV_RUN_DEFAULT);
-    adm_config_cleanup(&cfg);
-    return 1;
+    goto out;
   }
   uv_signal_init(loop, &sig_term);
   uv_signal_init(loop, &sig_int);
@@ -199,8 +203,14 @@ int main(int argc, char **argv) {
           cfg.plain_http ? "http" : "https", cfg.listen, dir, cfg.redis, cfg.redis_prefix,
           cfg.threads);
   uv_run(loop, UV_RUN_DEFAULT);
-  uv_loop_close(loop);
-  adm_config_cleanup(&cfg);
+  rc = 0;
   fprintf(stderr, "mqgate-admin: stopped\n");
-  return 0;
+out:
+  uv_loop_close(loop);
+  adm_registries_free();
+  mqg_registry_free(probe);
+  SSL_CTX_free(tls); /* the server took its own reference */
+  adm_static_free();
+  adm_config_cleanup(&cfg);
+  return rc;
 }

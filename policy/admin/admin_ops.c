@@ -20,8 +20,46 @@
  * registry) the call is skipped. */
 __attribute__((weak)) void mqg_registry_set_actor(mqg_registry *r, const char *actor);
 
-/* One blocking registry connection per thread-pool thread. */
+/* One blocking registry connection per thread-pool thread; every one is
+ * also on a list, so that adm_registries_free can close them at exit. */
 static __thread mqg_registry *thread_reg;
+static uv_mutex_t regs_lock;
+static uv_once_t regs_once = UV_ONCE_INIT;
+static mqg_registry *regs[64 + 1];
+static size_t nregs;
+
+static void regs_init(void) { uv_mutex_init(&regs_lock); }
+
+/* regs_set replaces |old| (NULL: none) by |r| (NULL: none) on the list. */
+static void regs_set(mqg_registry *old, mqg_registry *r) {
+  uv_once(&regs_once, regs_init);
+  uv_mutex_lock(&regs_lock);
+  size_t i = 0;
+  while (i < nregs && regs[i] != old)
+    i++;
+  if (i == nregs && nregs < sizeof(regs) / sizeof(regs[0]))
+    nregs++;
+  if (i < nregs)
+    regs[i] = r;
+  if (r == NULL && i < nregs) /* keep the list dense */
+    regs[i] = regs[--nregs];
+  uv_mutex_unlock(&regs_lock);
+}
+
+void adm_registries_free(void) {
+  uv_once(&regs_once, regs_init);
+  uv_mutex_lock(&regs_lock);
+  for (size_t i = 0; i < nregs; i++)
+    mqg_registry_free(regs[i]);
+  nregs = 0;
+  uv_mutex_unlock(&regs_lock);
+}
+
+static void thread_reg_drop(void) {
+  regs_set(thread_reg, NULL);
+  mqg_registry_free(thread_reg);
+  thread_reg = NULL;
+}
 
 int adm_error_status(const char *cls) {
 #define ADM_ERROR_CASE(c, code) \
@@ -94,6 +132,7 @@ static mqg_registry *thread_registry(adm_job *j) {
     return NULL;
   }
   thread_reg = r;
+  regs_set(NULL, r);
   return r;
 }
 
@@ -119,8 +158,7 @@ void adm_job_run(uv_work_t *w) {
     /* A connection kept from before Redis restarted: the token check is
      * the first command of every job, so a new connection is tried once
      * before the job is answered 503. */
-    mqg_registry_free(thread_reg);
-    thread_reg = NULL;
+    thread_reg_drop();
     if ((r = thread_registry(j)) == NULL)
       return;
     s = mqg_registry_api_auth(r, j->token_hash, j->cfg->rate_limit, j->token_name, role);
@@ -139,10 +177,8 @@ void adm_job_run(uv_work_t *w) {
       mqg_registry_set_actor(r, j->actor);
     j->op(j, r);
   }
-  if (j->status == 503) { /* the connection may be gone: a new one next time */
-    mqg_registry_free(thread_reg);
-    thread_reg = NULL;
-  }
+  if (j->status == 503) /* the connection may be gone: a new one next time */
+    thread_reg_drop();
 }
 
 /* --- who am I, OpenAPI ------------------------------------------------------- */

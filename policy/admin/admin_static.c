@@ -120,3 +120,9 @@ int adm_static_serve(mqg_http_req *req, const char *path) {
     }
   return -1;
 }
+
+void adm_static_free(void) {
+  for (size_t i = 0; i < nfiles; i++)
+    free(files[i].data);
+  nfiles = 0;
+}
