@@ -289,19 +289,17 @@ static void send_response(struct conn *c, int code, const char *type,
     conn_close(c);
     return;
   }
+  /* status line, type, the server's common headers, the handler's */
   int n = snprintf(head, cap,
-                   "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\n"
+                   "HTTP/1.1 %d %s\r\n%s%s%s%s%.*sContent-Length: %zu\r\n"
                    "Connection: %s\r\n\r\n",
                    code, mqg_http_status_text(code), type ? "Content-Type: " : "",
-                   type ? type : "", type ? "\r\n" : "", common, len,
-                   c->keep_alive ? "keep-alive" : "close");
-  /* The handler's headers go after the common ones, before the length. */
-  if (r->extra_len > 0) {
-    char *tail = strstr(head, "Content-Length: ");
-    size_t tl = strlen(tail);
-    memmove(tail + r->extra_len, tail, tl + 1);
-    memcpy(tail, r->extra, r->extra_len);
-    n += (int)r->extra_len;
+                   type ? type : "", type ? "\r\n" : "", common, (int)r->extra_len,
+                   r->extra ? r->extra : "", len, c->keep_alive ? "keep-alive" : "close");
+  if (n < 0 || (size_t)n >= cap) {
+    free(head);
+    conn_close(c);
+    return;
   }
   conn_set_state(c, C_WRITING);
   uv_read_stop((uv_stream_t *)&c->tcp);

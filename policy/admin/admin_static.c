@@ -87,8 +87,8 @@ static int load_dir(const char *dir, const char *web, int depth, char *err, size
       continue;
     char full[4096], w[128];
     struct stat st;
-    snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
-    snprintf(w, sizeof(w), "%s/%s", web, e->d_name);
+    snprintf(full, sizeof(full), "%.3000s/%.48s", dir, e->d_name);
+    snprintf(w, sizeof(w), "%.60s/%.48s", web, e->d_name);
     if (stat(full, &st) != 0)
       continue;
     if (S_ISDIR(st.st_mode) && depth > 0)
