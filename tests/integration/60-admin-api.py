@@ -110,6 +110,22 @@ try:
     s, d, _ = api(admin, "GET", "/whoami", t_oper)
     check(s == 200 and d["name"] == "pipeline" and d["role"] == "operator", "whoami")
 
+    # --- every route's role: the role just below is refused, nothing done ----
+    below = {"operator": t_read, "admin": t_oper}
+    wrong = []
+    for t, item in DOC["paths"].items():
+        for m, op in item.items():
+            if m == "parameters" or op["x-role"] == "read":
+                continue
+            path = re.sub(r"\{[a-z]+\}", "00000000", t)
+            s, d, _ = admin.call(m.upper(), "/api/v1" + path, below[op["x-role"]], {})
+            if s != 403 or d.get("error") != "forbidden":
+                wrong.append("%s %s -> %s" % (m.upper(), t, s))
+    check(not wrong, "every operator/admin route refuses the role below it with 403 (%s)"
+          % (wrong or "all"))
+    s, d, _ = admin.call("GET", "/api/v1/tokens", t_oper)
+    check(s == 403, "operator lists tokens: 403")
+
     # --- CAs ----------------------------------------------------------------
     s, d, _ = api(admin, "POST", "/cas", t_read, {"pem": pem_of(pki.ca_cert)})
     check(s == 403 and d["error"] == "forbidden", "read token registers a CA: 403")
