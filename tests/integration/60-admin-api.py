@@ -328,6 +328,32 @@ try:
         print("SKIPPED registry changes' audit entries: the registry functions of "
               "policy/lua/mqgate.lua do not write P:audit yet (lead's change)")
 
+    # the same log through mqgatectl
+    r = ctl(url, "--json", "audit", "--object", "token:ci-job", prefix=PREFIX)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    check([e["action"] for e in j.get("entries", [])] == ["token.revoke", "token.create"] and
+          j["entries"][0]["actor"] == "token:root",
+          "mqgatectl audit --object: the same entries as the API")
+    r = ctl(url, "audit", "--limit", "2", prefix=PREFIX)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and lines[0].split()[:3] == ["TIME", "ACTOR", "ACTION"] and
+          len(lines) == 4 and lines[3].startswith("more: --cursor "),
+          "mqgatectl audit: a table, newest first, with the cursor of the next page")
+    r2 = ctl(url, "--json", "audit", "--limit", "2", "--cursor", lines[3].split()[-1],
+             prefix=PREFIX)
+    check(r2.returncode == 0 and [e["id"] for e in json.loads(r2.stdout)["entries"]] == ids[2:4],
+          "mqgatectl audit --cursor continues where the page ended")
+    r = ctl(url, "audit", "--cursor", "x", prefix=PREFIX)
+    check(r.returncode == 2 and "not an audit cursor" in r.stderr, "a bad cursor: exit 2")
+    r = ctl(url, "token", "list", prefix=PREFIX)
+    check(r.returncode == 0 and "pipeline  operator" in r.stdout and "mqg_" not in r.stdout,
+          "mqgatectl token list: names and roles, never the tokens")
+    r = ctl(url, "--json", "token", "create", "--name", "root", "--role", "read", prefix=PREFIX)
+    check(r.returncode == 1 and json.loads(r.stdout)["error"] == "rule",
+          "a token name taken: refused (exit 1, class rule)")
+    r = ctl(url, "token", "create", "--name", "x", "--role", "root", prefix=PREFIX)
+    check(r.returncode == 2 and "role must be" in r.stderr, "an unknown role: exit 2")
+
     # --- proxies -------------------------------------------------------------------------
     now = int(time.time() * 1000)
     beat = {"id": "gw-a", "host": "edge-1", "pid": 4242, "version": "0.1.0",
