@@ -11,9 +11,9 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import BUILD, check, finish
+from harness import BUILD, check, finish, free_port, wait_port
 
-PROGRAMS = ("mqgate", "mqgatectl", "mqgate-certgen")
+PROGRAMS = ("mqgate", "mqgatectl", "mqgate-certgen", "mqgate-admin")
 stage = tempfile.mkdtemp(prefix="mqgate-install-")
 
 
@@ -59,9 +59,29 @@ try:
           "the installed mqgate finds libssl.so.0 at %s" % where)
     r = subprocess.run([mq, "--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "--config" in r.stdout, "the installed mqgate runs (--help)")
-    for p in ("mqgatectl", "mqgate-certgen"):
+    for p in ("mqgatectl", "mqgate-certgen", "mqgate-admin"):
         r = subprocess.run([root + "/bin/" + p, "--help"], capture_output=True, text=True)
         check(r.returncode == 0, "the installed %s runs (--help)" % p)
+    # mqgate-admin serves the console installed beside it (share/mqgate/console)
+    check(os.path.exists(root + "/share/mqgate/console/index.html") and
+          os.path.exists(root + "/share/mqgate/console/js/app.js") and
+          not os.path.exists(root + "/share/mqgate/console/screenshot.png"),
+          "share/mqgate/console: the console's files (not the README's screenshot)")
+    port = free_port()
+    admin = subprocess.Popen([root + "/bin/mqgate-admin", "--plain-http", "--listen",
+                              "127.0.0.1:%d" % port, "--redis", "redis://127.0.0.1:1/0"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port)
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/js/app.js" % port, timeout=5) as u:
+            served = u.read().decode()
+        check(served == open(root + "/share/mqgate/console/js/app.js").read(),
+              "the installed mqgate-admin serves the installed console")
+    finally:
+        admin.terminate()
+        err = admin.communicate(timeout=10)[1]
+    check("share/mqgate/console" in err, "... found beside its binary")
 
     ini = root + "/etc/mqgate/mqgate.ini"
     check(os.path.exists(ini), "etc/mqgate/mqgate.ini under the prefix")
