@@ -47,10 +47,6 @@ extern const char ctl_migrate_help[];
 extern const char ctl_token_help[];
 extern const char ctl_audit_help[];
 
-/* ctl_actor writes the audit actor of this command, "mqgatectl@<host>",
- * into |out| (|len| bytes) and returns it. */
-const char *ctl_actor(char *out, size_t len);
-
 /* --- arguments (ctl_main.c) ------------------------------------------------ */
 
 typedef enum {
@@ -133,6 +129,8 @@ void ctl_json_bool(ctl_json *j, const char *key, int v);
 void ctl_json_value(ctl_json *j, const char *key, json_t *v);
 /* ctl_json_done prints the document with a newline and frees it. */
 void ctl_json_done(ctl_json *j);
+/* ctl_json_discard frees the document unprinted. */
+void ctl_json_discard(ctl_json *j);
 
 /* A table for people: rows of |ncols| strings (copied), printed with the
  * columns padded to their widest cell. */

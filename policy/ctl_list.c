@@ -134,14 +134,10 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
   size_t shown = 0;
   long long total = -1;
   char cursor[81] = "";
-  char *doc = NULL;
-  size_t doclen = 0;
   if (ctx->json) {
-    /* The document is written once complete: a failure on a later page
-     * prints the failure document alone. */
+    /* The document is printed once complete (ctl_json_done): a failure on
+     * a later page prints the failure document alone. */
     ctl_json_init(&j);
-    if ((j.f = open_memstream(&doc, &doclen)) == NULL)
-      return ctl_fail(ctx, CTL_EXIT_USAGE, "input", "out of memory");
     ctl_json_object(&j, NULL);
     ctl_json_array(&j, "certs");
   } else {
@@ -155,8 +151,7 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
     mqg_reg_status s = mqg_registry_cert_list(ctx->reg, &f, &page);
     if (s != MQG_REG_OK) {
       if (ctx->json) {
-        fclose(j.f);
-        free(doc);
+        ctl_json_discard(&j);
       } else {
         ctl_table_cleanup(&t);
       }
@@ -195,9 +190,6 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
     ctl_json_int(&j, "limit", (long long)f.limit);
     ctl_json_end_object(&j);
     ctl_json_done(&j);
-    fclose(j.f);
-    fwrite(doc, 1, doclen, stdout);
-    free(doc);
   } else {
     ctl_table_print(&t, stdout);
     ctl_table_cleanup(&t);

@@ -122,6 +122,11 @@ void ctl_json_done(ctl_json *j) {
   memset(j, 0, sizeof(*j));
 }
 
+void ctl_json_discard(ctl_json *j) {
+  json_decref(j->root);
+  memset(j, 0, sizeof(*j));
+}
+
 void ctl_cert_json(ctl_json *j, const char *key, const mqg_cert_record *c) {
   add(j, key, mqg_json_cert(c));
 }

@@ -2,7 +2,6 @@
  * tokens) and mqgatectl audit (the audit log, newest first). */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "registry_admin.h"
@@ -31,15 +30,6 @@ const char ctl_audit_help[] =
     "  --limit N      entries per page, 1..1000 (default 50)\n"
     "  --cursor C     continue after entry C (the 'next' of the last page)\n";
 
-const char *ctl_actor(char *out, size_t len) {
-  char host[256];
-  if (gethostname(host, sizeof(host)) != 0)
-    snprintf(host, sizeof(host), "unknown");
-  host[sizeof(host) - 1] = '\0';
-  snprintf(out, len, "mqgatectl@%s", host);
-  return out;
-}
-
 static int token_create(ctl_ctx *ctx, int argc, char **argv) {
   ctl_opt opts[] = {
       {"name", CTL_OPT_VALUE, 0, NULL},
@@ -54,12 +44,12 @@ static int token_create(ctl_ctx *ctx, int argc, char **argv) {
     return ctl_usage(ctx, "token create needs --name NAME and --role ROLE");
   if ((rc = ctl_connect(ctx)) != 0)
     return rc;
-  char token[MQG_TOKEN_LEN + 1], hash[65], actor[300];
+  char token[MQG_TOKEN_LEN + 1], hash[65];
   if (mqg_token_generate(token) < 0)
     return ctl_fail(ctx, CTL_EXIT_REDIS, "redis", "no random bytes");
   mqg_token_hash(token, hash);
-  mqg_reg_status s = mqg_registry_token_create(ctx->reg, opts[0].value, opts[1].value,
-                                               hash, ctl_actor(actor, sizeof(actor)));
+  mqg_reg_status s =
+      mqg_registry_token_create(ctx->reg, opts[0].value, opts[1].value, hash);
   if (s != MQG_REG_OK)
     return ctl_reg_fail(ctx, s);
   if (ctx->json) {
@@ -131,9 +121,8 @@ static int token_revoke(ctl_ctx *ctx, int argc, char **argv) {
     return ctl_usage(ctx, "token revoke needs one NAME");
   if ((rc = ctl_connect(ctx)) != 0)
     return rc;
-  char actor[300], line[128];
-  mqg_reg_status s =
-      mqg_registry_token_revoke(ctx->reg, pos[0], ctl_actor(actor, sizeof(actor)));
+  char line[128];
+  mqg_reg_status s = mqg_registry_token_revoke(ctx->reg, pos[0]);
   if (s != MQG_REG_OK)
     return ctl_reg_fail(ctx, s);
   snprintf(line, sizeof(line), "token %.64s revoked", pos[0]);

@@ -11,67 +11,6 @@
 
 #include "registry_internal.h"
 
-/* --- calling the library ----------------------------------------------------- */
-
-static const struct {
-  const char *word, *cls;
-  mqg_reg_status status;
-} classes[] = {
-    {"RULE", "rule", MQG_REG_REFUSED},
-    {"RATE", "rate", MQG_REG_REFUSED},
-    {"INPUT", "input", MQG_REG_INPUT},
-    {"NOTFOUND", "notfound", MQG_REG_INPUT},
-};
-
-/* fcall calls library function |fn| with the prefix and |argc| arguments
- * (as registry.c does for the registry's functions: the library is loaded
- * when Redis does not know the function, and the class-first error replies
- * become statuses). On MQG_REG_OK |*out| receives the reply. */
-static mqg_reg_status fcall(mqg_registry *r, const char *fn, int argc,
-                            const char *const *args, redisReply **out) {
-  const char *argv[12] = {"FCALL", fn, "0", r->prefix};
-  size_t lens[12];
-  *out = NULL;
-  if (r->c == NULL)
-    return registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                          "not connected to Redis");
-  for (int i = 0; i < argc && i < 8; i++)
-    argv[4 + i] = args[i];
-  for (int i = 0; i < 4 + argc; i++)
-    lens[i] = strlen(argv[i]);
-  for (int attempt = 0;; attempt++) {
-    redisReply *reply = redisCommandArgv(r->c, 4 + argc, argv, lens);
-    if (reply == NULL)
-      return registry__fail(r, MQG_REG_UNAVAILABLE, "redis",
-                            "Redis at %s:%d: %s", r->host, r->port,
-                            r->c->errstr[0] ? r->c->errstr : "I/O error");
-    if (reply->type != REDIS_REPLY_ERROR) {
-      *out = reply;
-      return MQG_REG_OK;
-    }
-    if (attempt == 0 && strstr(reply->str, "Function not found") != NULL) {
-      freeReplyObject(reply);
-      mqg_reg_status s = mqg_registry_load_library(r);
-      if (s != MQG_REG_OK)
-        return s;
-      continue;
-    }
-    mqg_reg_status s = MQG_REG_UNAVAILABLE;
-    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
-      size_t n = strlen(classes[i].word);
-      if (strncmp(reply->str, classes[i].word, n) == 0 && reply->str[n] == ' ') {
-        s = registry__fail(r, classes[i].status, classes[i].cls, "%s",
-                           reply->str + n + 1);
-        break;
-      }
-    }
-    if (s == MQG_REG_UNAVAILABLE)
-      registry__fail(r, s, "redis", "Redis: %s", reply->str);
-    freeReplyObject(reply);
-    return s;
-  }
-}
-
 /* --- tokens -------------------------------------------------------------------- */
 
 int mqg_token_generate(char out[MQG_TOKEN_LEN + 1]) {
@@ -96,22 +35,14 @@ void mqg_token_hash(const char *token, char out[65]) {
 }
 
 mqg_reg_status mqg_registry_token_create(mqg_registry *r, const char *name,
-                                         const char *role, const char *hash,
-                                         const char *actor) {
-  const char *args[] = {name, role, hash, actor};
-  redisReply *reply;
-  mqg_reg_status s = fcall(r, "mqgate_token_create", 4, args, &reply);
-  freeReplyObject(reply);
-  return s;
+                                         const char *role, const char *hash) {
+  const char *args[] = {name, role, hash, r->actor};
+  return registry__fcall(r, "mqgate_token_create", 0, 4, args, NULL);
 }
 
-mqg_reg_status mqg_registry_token_revoke(mqg_registry *r, const char *name,
-                                         const char *actor) {
-  const char *args[] = {name, actor};
-  redisReply *reply;
-  mqg_reg_status s = fcall(r, "mqgate_token_revoke", 2, args, &reply);
-  freeReplyObject(reply);
-  return s;
+mqg_reg_status mqg_registry_token_revoke(mqg_registry *r, const char *name) {
+  const char *args[] = {name, r->actor};
+  return registry__fcall(r, "mqgate_token_revoke", 0, 2, args, NULL);
 }
 
 static const char *field(const redisReply *h, const char *name) {
@@ -189,7 +120,7 @@ mqg_reg_status mqg_registry_api_auth(mqg_registry *r, const char *hash,
   const char *args[] = {hash, lim};
   redisReply *reply;
   name[0] = role[0] = '\0';
-  mqg_reg_status s = fcall(r, "mqgate_api_auth", 2, args, &reply);
+  mqg_reg_status s = registry__fcall(r, "mqgate_api_auth", 0, 2, args, &reply);
   if (s != MQG_REG_OK)
     return s;
   if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&

@@ -28,16 +28,14 @@ int mqg_token_generate(char out[MQG_TOKEN_LEN + 1]);
 void mqg_token_hash(const char *token, char out[65]);
 
 /* mqg_registry_token_create stores a token of |role| (read, operator,
- * admin) named |name| (unique) by its hash |hash|, with an audit entry by
- * |actor|. */
+ * admin) named |name| (unique) by its hash |hash|, audited as the
+ * connection's actor (mqg_registry_set_actor). */
 mqg_reg_status mqg_registry_token_create(mqg_registry *r, const char *name,
-                                         const char *role, const char *hash,
-                                         const char *actor);
+                                         const char *role, const char *hash);
 
 /* mqg_registry_token_revoke deletes token |name| (class "notfound" if
- * unknown), with an audit entry by |actor|. */
-mqg_reg_status mqg_registry_token_revoke(mqg_registry *r, const char *name,
-                                         const char *actor);
+ * unknown), audited as the connection's actor. */
+mqg_reg_status mqg_registry_token_revoke(mqg_registry *r, const char *name);
 
 typedef struct {
   const char *name, *role, *created_by;

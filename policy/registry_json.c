@@ -69,7 +69,7 @@ int mqg_json_set_text(json_t *obj, const char *key, const char *s) {
 #define TEXT(o, k, v) mqg_json_set_text(o, k, v)
 #define INT(o, k, v) json_object_set_new(o, k, json_integer((json_int_t)(v)))
 
-json_t *mqg_json_cert(const mqg_cert_record *c, int with_pem) {
+json_t *mqg_json_cert(const mqg_cert_record *c) {
   json_t *o = json_object();
   if (o == NULL)
     return NULL;
@@ -85,8 +85,8 @@ json_t *mqg_json_cert(const mqg_cert_record *c, int with_pem) {
   TEXT(o, "status", c->status);
   INT(o, "registered_at", c->registered_at);
   INT(o, "status_changed_at", c->status_changed_at);
-  if (with_pem)
-    TEXT(o, "pem", c->pem);
+  if (c->renews && c->renews[0])
+    TEXT(o, "renews", c->renews);
   return o;
 }
 

@@ -18,8 +18,9 @@
 json_t *mqg_json_text(const char *s);
 
 /* mqg_json_cert: fp serial cn ou ca not_before not_after client_id source
- * status registered_at status_changed_at, and pem if |with_pem|. */
-json_t *mqg_json_cert(const mqg_cert_record *c, int with_pem);
+ * status registered_at status_changed_at, and renews when it renews
+ * another certificate (the registry keeps no client certificate PEM). */
+json_t *mqg_json_cert(const mqg_cert_record *c);
 
 /* mqg_json_clients: [{client_id, last_seen}], newest first. */
 json_t *mqg_json_clients(const mqg_cert_details *d);

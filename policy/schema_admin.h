@@ -1,6 +1,7 @@
 /* schema_admin.h: the control plane's keys in Redis (mqgate-admin, issue
  * 15), beside the registry's (schema.h), under the same prefix P. Their
- * functions are the last section of policy/lua/mqgate.lua.
+ * functions are policy/lua/60-admin.lua. The audit stream (P:audit) and the
+ * heartbeats (P:proxy:<id>, P:proxies) are the registry's: schema.h.
  *
  *   P:token:<h>          hash, one API token; <h> = SHA-256 (hex) of the
  *                        token text, which is never stored. Fields: name
@@ -8,20 +9,6 @@
  *                        created_by (actor)
  *   P:tokens             hash: token name -> <h> (names are unique)
  *   P:apirate:<name>:<s> API calls of one token in one second (expires)
- *   P:audit              stream, MAXLEN ~ MQG_AUDIT_MAX, newest last; the
- *                        entry ID is the time (ms). Fields: actor (e.g.
- *                        "mqgatectl@host", "token:<name>", "console:<name>",
- *                        "auto"), action (cert.register, cert.revoke,
- *                        ca.deactivate, settings.set, token.create, ...),
- *                        object ("cert:<fp>", "ca:<id>", "settings:<key>",
- *                        "token:<name>"), before, after, detail. Every
- *                        change function appends its entry in the same call.
- *   P:proxy:<id>         string, JSON heartbeat of one mqgate (id, host, pid,
- *                        version, boringssl, started_at, connections_open,
- *                        handshakes_1m, refusals_1m {reason: n}), EX 30
- *   P:proxies            sorted set: proxy id scored by its last heartbeat
- *                        (Unix ms); readers drop members older than
- *                        MQG_PROXY_STALE_MS
  *
  * Functions (FCALL name 0 P args...):
  *   mqgate_token_create P name role hash actor      -> role
@@ -32,7 +19,7 @@
 #ifndef MQG_SCHEMA_ADMIN_H
 #define MQG_SCHEMA_ADMIN_H
 
-#define MQG_AUDIT_MAX 100000
+/* A proxy whose last heartbeat is older than this is gone. */
 #define MQG_PROXY_STALE_MS 30000
 
 #endif

@@ -41,7 +41,11 @@
     "where a self-signed certificate is generated when --cert is unset")      \
   X(plain_http, BOOL, "no", "yes|no",                                         \
     "plain HTTP instead of HTTPS: only on a loopback --listen address")       \
-  X(redis, STR, "redis://127.0.0.1:6379/0", "URL", "the registry's Redis")    \
+  X(redis, STR, "redis://127.0.0.1:6379/0", "URL",                           \
+    "the registry's Redis, redis://[user:password@]host[:port][/db]")         \
+  X(redis_password_file, STR, "", "FILE",                                     \
+    "the Redis password (first line) instead of the URL's; empty: "           \
+    "$MQGATE_REDIS_PASSWORD, if set")                                         \
   X(redis_prefix, STR, "mqgate", "PREFIX", "registry key prefix (the cluster)") \
   X(redis_timeout, MS, "2s", "DUR", "connect and command timeout for Redis")  \
   X(rate_limit, UINT, "20", "N",                                              \

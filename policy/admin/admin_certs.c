@@ -17,21 +17,6 @@
 
 /* --- listing ------------------------------------------------------------------- */
 
-/* The cursor: the registry's listing is by page today, so a cursor is
- * "p<page>"; it stays opaque to clients (the registry's own cursor will
- * replace it without changing the API). */
-static int cursor_page(const char *c, size_t *page) {
-  if (c[0] == '\0') {
-    *page = 1;
-    return 0;
-  }
-  if (c[0] != 'p' || c[1] == '\0' || strspn(c + 1, "0123456789") != strlen(c + 1) ||
-      strlen(c) > 9)
-    return -1;
-  *page = strtoul(c + 1, NULL, 10);
-  return *page >= 1 ? 0 : -1;
-}
-
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 void adm_op_cert_list(adm_job *j, mqg_registry *r) {
@@ -90,11 +75,10 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
     else
       f.not_after_from = now;
   }
-  if (cursor_page(v[7], &f.page) < 0) {
-    adm_fail(j, "input", "cursor: not one this API gave");
-    return;
-  }
-  if (adm_query_size(j, "limit", 50, LIST_LIMIT_MAX, &f.page_size) < 0)
+  /* The registry's own cursor (opaque, checked there: INPUT when it is not
+   * one it gave). */
+  f.cursor = v[7][0] ? v[7] : NULL;
+  if (adm_query_size(j, "limit", 50, LIST_LIMIT_MAX, &f.limit) < 0)
     return;
   mqg_cert_page page;
   if (mqg_registry_cert_list(r, &f, &page) != MQG_REG_OK) {
@@ -103,12 +87,10 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
   }
   json_t *a = json_array();
   for (size_t i = 0; i < page.n; i++)
-    json_array_append_new(a, mqg_json_cert(&page.certs[i], 0));
-  char next[24] = "";
-  if (f.page * f.page_size < page.total)
-    snprintf(next, sizeof(next), "p%zu", f.page + 1);
+    json_array_append_new(a, mqg_json_cert(&page.certs[i]));
+  /* total: -1 where the registry would have to count more than a page */
   adm_ok(j, 200, json_pack("{s:o,s:I,s:s}", "certificates", a, "total",
-                           (json_int_t)page.total, "next_cursor", next));
+                           (json_int_t)page.total, "next_cursor", page.cursor));
   mqg_cert_page_cleanup(&page);
 }
 
@@ -135,7 +117,7 @@ static char *next_pem(const char **p) {
 /* register_one registers one PEM; returns its result object and sets
  * |*cls| to its error class (NULL when registered). */
 static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca,
-                            const char *ca_id, const char *client_id, int active,
+                            const char *ca_id, const mqg_cert_reg_opts *opts,
                             const char **cls) {
   ctl_cert c;
   char err[512];
@@ -154,8 +136,7 @@ static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca
                                "/api/v1/cas");
   } else if (!ctl_cert_signed_by(&c, ca)) {
     snprintf(err, sizeof(err), "not signed by CA %.16s (%.256s)", ca_id, ca->info.cn);
-  } else if (mqg_registry_cert_register(r, &c.info, c.pem, ca_id, client_id, active) !=
-             MQG_REG_OK) {
+  } else if (mqg_registry_cert_register(r, &c.info, ca_id, opts) != MQG_REG_OK) {
     *cls = mqg_registry_error_class(r);
     snprintf(err, sizeof(err), "%s", mqg_registry_error(r));
   } else {
@@ -163,7 +144,7 @@ static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca
   }
   json_object_set_new(o, "ok", json_boolean(*cls == NULL));
   if (*cls == NULL) {
-    mqg_json_set_text(o, "status", active ? "active" : "registered_inactive");
+    mqg_json_set_text(o, "status", opts->activate ? "active" : "registered_inactive");
   } else {
     mqg_json_set_text(o, "error", *cls);
     mqg_json_set_text(o, "message", err);
@@ -180,7 +161,10 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
   const char *ca_arg = json_string_value(json_object_get(body, "ca"));
   json_t *cid = json_object_get(body, "client_id");
   json_t *act = json_object_get(body, "active");
+  json_t *ren = json_object_get(body, "renews");
   const char *client_id = cid ? json_string_value(cid) : "";
+  const char *renews = ren ? json_string_value(ren) : "";
+  char renews_fp[65] = "";
   ctl_cert ca = {0};
   json_t *results = NULL;
   if (pem == NULL || ca_arg == NULL) {
@@ -196,6 +180,10 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
   }
   if (act != NULL && !json_is_boolean(act)) {
     adm_fail(j, "input", "\"active\" must be true or false");
+    goto out;
+  }
+  if (renews == NULL) {
+    adm_fail(j, "input", "\"renews\" must be the fingerprint of the certificate renewed");
     goto out;
   }
   int active = act == NULL || json_is_true(act);
@@ -214,10 +202,17 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
              REGISTER_MAX);
     goto out;
   }
-  if (client_id[0] && n > 1) {
-    adm_fail(j, "input", "\"client_id\" registers one certificate: send one PEM");
+  if ((client_id[0] || renews[0]) && n > 1) {
+    adm_fail(j, "input", "\"client_id\" and \"renews\" register one certificate: send one "
+                         "PEM");
     goto out;
   }
+  if (renews[0]) {
+    snprintf(j->arg, sizeof(j->arg), "%.130s", renews);
+    if (adm_resolve(j, r, MQG_REG_KIND_CERT, renews_fp) < 0)
+      goto out;
+  }
+  mqg_cert_reg_opts opts = {.client_id = client_id, .activate = active, .renews = renews_fp};
   char ca_id[65], err[256];
   snprintf(j->arg, sizeof(j->arg), "%.130s", ca_arg);
   if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_id) < 0)
@@ -241,7 +236,7 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
     if (one == NULL)
       break;
     const char *cls;
-    json_array_append_new(results, register_one(r, one, &ca, ca_id, client_id, active, &cls));
+    json_array_append_new(results, register_one(r, one, &ca, ca_id, &opts, &cls));
     free(one);
     if (cls == NULL)
       ok++;
@@ -271,13 +266,14 @@ out:
 void adm_op_cert_get(adm_job *j, mqg_registry *r) {
   char fp[65];
   mqg_cert_details d;
+  mqg_cert_tombstone tomb;
   if (adm_resolve(j, r, MQG_REG_KIND_CERT, fp) < 0)
     return;
-  if (mqg_registry_cert_get(r, fp, &d) != MQG_REG_OK) {
-    adm_reg_fail(j, r);
+  if (mqg_registry_cert_get(r, fp, &d, &tomb) != MQG_REG_OK) {
+    adm_reg_fail(j, r); /* a deleted one: 404, the message says revoked or deleted */
     return;
   }
-  adm_ok(j, 200, json_pack("{s:o,s:o}", "certificate", mqg_json_cert(&d.cert, 1), "clients",
+  adm_ok(j, 200, json_pack("{s:o,s:o}", "certificate", mqg_json_cert(&d.cert), "clients",
                            mqg_json_clients(&d)));
   mqg_cert_details_cleanup(&d);
 }

@@ -160,7 +160,8 @@ int main(int argc, char **argv) {
   /* A first look at Redis: a bad URL stops here; an unreachable Redis is
    * only reported (the API answers 503 until it is back). */
   probe = mqg_registry_new(cfg.redis_prefix);
-  mqg_reg_status s = probe ? mqg_registry_connect(probe, cfg.redis, (int)cfg.redis_timeout)
+  mqg_reg_status s = probe ? mqg_registry_connect(probe, cfg.redis, cfg.redis_password_file,
+                                                  (int)cfg.redis_timeout)
                            : MQG_REG_UNAVAILABLE;
   if (s == MQG_REG_INPUT) {
     fprintf(stderr, "mqgate-admin: %s\n", mqg_registry_error(probe));

@@ -13,13 +13,6 @@
 #include "registry_admin.h"
 #include "registry_json.h"
 
-/* mqg_registry_set_actor (registry.h, the lead's audit change) names who
- * makes the later changes on a connection, for the audit entries the
- * registry's functions write. Declared weak here until it is on main:
- * with it, every change the API makes is attributed; without it (older
- * registry) the call is skipped. */
-__attribute__((weak)) void mqg_registry_set_actor(mqg_registry *r, const char *actor);
-
 /* One blocking registry connection per thread-pool thread; every one is
  * also on a list, so that adm_registries_free can close them at exit. */
 static __thread mqg_registry *thread_reg;
@@ -126,7 +119,8 @@ static mqg_registry *thread_registry(adm_job *j) {
     adm_fail(j, "redis", "out of memory");
     return NULL;
   }
-  if (mqg_registry_connect(r, j->cfg->redis, (int)j->cfg->redis_timeout) != MQG_REG_OK) {
+  if (mqg_registry_connect(r, j->cfg->redis, j->cfg->redis_password_file,
+                           (int)j->cfg->redis_timeout) != MQG_REG_OK) {
     adm_reg_fail(j, r);
     mqg_registry_free(r);
     return NULL;
@@ -173,8 +167,7 @@ void adm_job_run(uv_work_t *w) {
   } else {
     snprintf(j->actor, sizeof(j->actor), "%s:%s", j->console ? "console" : "token",
              j->token_name);
-    if (mqg_registry_set_actor != NULL)
-      mqg_registry_set_actor(r, j->actor);
+    mqg_registry_set_actor(r, j->actor); /* every change audited as the token */
     j->op(j, r);
   }
   if (j->status == 503) /* the connection may be gone: a new one next time */
@@ -453,7 +446,7 @@ void adm_op_token_create(adm_job *j, mqg_registry *r) {
     adm_fail(j, "redis", "no random bytes");
   } else {
     mqg_token_hash(token, hash);
-    if (mqg_registry_token_create(r, name, role, hash, j->actor) != MQG_REG_OK)
+    if (mqg_registry_token_create(r, name, role, hash) != MQG_REG_OK)
       adm_reg_fail(j, r);
     else
       adm_ok(j, 201, json_pack("{s:s,s:s,s:s}", "name", name, "role", role, "token", token));
@@ -462,7 +455,7 @@ void adm_op_token_create(adm_job *j, mqg_registry *r) {
 }
 
 void adm_op_token_revoke(adm_job *j, mqg_registry *r) {
-  if (mqg_registry_token_revoke(r, j->arg, j->actor) != MQG_REG_OK) {
+  if (mqg_registry_token_revoke(r, j->arg) != MQG_REG_OK) {
     adm_reg_fail(j, r);
     return;
   }

@@ -18,7 +18,6 @@ from harness import (MQGATE_ADMIN, Admin, Pki, Redis, Workdir, admin_token, chec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPENAPI = os.path.join(HERE, "..", "..", "policy", "admin", "openapi.json")
-LUA = os.path.join(HERE, "..", "..", "policy", "lua", "mqgate.lua")
 PREFIX = "ctl60"
 
 with open(OPENAPI) as f:
@@ -187,44 +186,43 @@ try:
           "a certificate of another CA: 400, not signed by the CA")
 
     s, d, _ = api(admin, "GET", "/certificates?cn=api-device-1", t_read)
-    check(s == 200 and d["total"] == 1 and d["certificates"][0]["fp"] == fp1 and
-          "pem" not in d["certificates"][0], "search by CN")
+    check(s == 200 and [c["fp"] for c in d["certificates"]] == [fp1] and
+          d["certificates"][0]["client_id"] == "sensor-1", "search by CN")
     s, d, _ = api(admin, "GET", "/certificates?expiring_within_days=30", t_read)
     check(s == 200 and [c["fp"] for c in d["certificates"]] == [fp_soon],
           "the expiring-within-30-days filter finds the 10-day certificate only")
     s, d, _ = api(admin, "GET", "/certificates?ou=plant-2&status=registered_inactive", t_read)
-    check(s == 200 and d["total"] == 1, "search by OU and status")
+    check(s == 200 and [c["fp"] for c in d["certificates"]] == [fp_soon],
+          "search by OU and status")
     s, d, _ = api(admin, "GET", "/certificates?expired=true", t_read)
-    check(s == 200 and d["total"] == 0, "expired=true: none")
+    check(s == 200 and d["certificates"] == [] and d["next_cursor"] == "", "expired=true: none")
     s, d, _ = api(admin, "GET", "/certificates?cn=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
                   t_read)
-    check(s == 200 and d["total"] == 1 and d["certificates"][0]["cn"] == xss_cn,
+    check(s == 200 and [c["cn"] for c in d["certificates"]] == [xss_cn],
           "search by a CN with HTML characters (percent-encoded)")
     seen, cursor, pages = [], "", 0
     while True:
         s, d, _ = api(admin, "GET", "/certificates?limit=1" + ("&cursor=" + cursor if cursor else ""),
                       t_read)
         pages += 1
+        check(len(d["certificates"]) <= 1, "a page of limit=1 holds at most one")
         seen += [c["fp"] for c in d["certificates"]]
         cursor = d["next_cursor"]
-        if not cursor or pages > 5:
+        if not cursor or pages > 6:
             break
-    check(pages == 3 and len(set(seen)) == 3, "cursor pagination with limit=1: 3 pages, 3 "
-          "certificates, each once")
+    check(sorted(seen) == sorted({fp1, fp_soon, fp_xss}) and 3 <= pages <= 4,
+          "cursor pagination with limit=1: every certificate once, in %d pages" % pages)
     s, d, _ = api(admin, "GET", "/certificates?limit=101", t_read)
     check(s == 400 and d["error"] == "input", "limit 101: 400 (at most 100)")
     s, d, _ = api(admin, "GET", "/certificates?cursor=bogus", t_read)
-    check(s == 400, "a cursor the API did not give: 400")
+    check(s == 400 and d["error"] == "input", "a cursor the API did not give: 400")
     s, d, _ = api(admin, "GET", "/certificates?status=sleeping", t_read)
     check(s == 400, "an unknown status: 400")
 
     s, d, _ = api(admin, "GET", "/certificates/" + fp1[:8], t_read)
-    check(s == 200 and d["certificate"]["client_id"] == "sensor-1" and d["clients"] == [] and
-          "BEGIN CERTIFICATE" in d["certificate"]["pem"], "details by an 8-digit prefix")
-    redis.cli("ZADD", "%s:assoc:%s" % (PREFIX, fp1), "1767312000", "sensor-1")
-    s, d, _ = api(admin, "GET", "/certificates/" + fp1, t_read)
-    check(d["clients"] == [{"client_id": "sensor-1", "last_seen": 1767312000}],
-          "details list the associated clients")
+    check(s == 200 and d["certificate"]["fp"] == fp1 and
+          d["certificate"]["client_id"] == "sensor-1" and d["clients"] == [],
+          "details by an 8-digit prefix")
     s, d, _ = api(admin, "GET", "/certificates/" + "cd" * 32, t_read)
     check(s == 404 and d["error"] == "notfound", "an unknown certificate: 404")
     s, d, _ = api(admin, "DELETE", "/certificates/" + fp1, t_oper)
@@ -244,6 +242,13 @@ try:
     check(s == 409 and "final" in d["message"], "activate a revoked one: 409, final")
     s, d, _ = api(admin, "DELETE", "/certificates/" + fp1, t_admin)
     check(s == 200 and d["status"] == "deleted", "admin deletes the revoked certificate")
+    s, d, _ = api(admin, "GET", "/certificates/" + fp1, t_read)
+    check(s == 404 and d["error"] == "notfound" and "revoked" in d["message"],
+          "a revoked and deleted certificate: 404 saying it was revoked (its tombstone: %s)"
+          % d.get("message"))
+    s, d, _ = api(admin, "POST", "/certificates", t_oper, {"pem": pem_of(dev_cert), "ca": ca_id})
+    check(s == 409 and d["error"] == "rule", "registering it again: 409, revocation is final "
+          "(%s)" % d.get("results", [{}])[0].get("message"))
     s, d, _ = api(admin, "DELETE", "/cas/" + ca_id, t_oper)
     check(s == 403, "operator deletes a CA: 403")
 
@@ -316,43 +321,22 @@ try:
           "audit pages follow each other by cursor")
     s, d, _ = api(admin, "GET", "/audit?cursor=yesterday", t_oper)
     check(s == 400, "a bad audit cursor: 400")
-    with open(LUA) as f:
-        lua = f.read()
-    registry_audits = "'cert.revoke'" in lua or '"cert.revoke"' in lua
-    if registry_audits:
-        s, d, _ = api(admin, "GET", "/audit?object=cert:" + fp1, t_oper)
-        got = [(e["actor"], e["action"]) for e in d["entries"]]
-        check(("token:pipeline", "cert.revoke") in got and ("token:root", "cert.delete") in got,
-              "registry changes made through the API are audited with the token as actor")
-    else:
-        print("SKIPPED registry changes' audit entries: the registry functions of "
-              "policy/lua/mqgate.lua do not write P:audit yet (lead's change)")
-
-    # the same log through mqgatectl
-    r = ctl(url, "--json", "audit", "--object", "token:ci-job", prefix=PREFIX)
-    j = json.loads(r.stdout) if r.returncode == 0 else {}
-    check([e["action"] for e in j.get("entries", [])] == ["token.revoke", "token.create"] and
-          j["entries"][0]["actor"] == "token:root",
-          "mqgatectl audit --object: the same entries as the API")
-    r = ctl(url, "audit", "--limit", "2", prefix=PREFIX)
-    lines = r.stdout.splitlines()
-    check(r.returncode == 0 and lines[0].split()[:3] == ["TIME", "ACTOR", "ACTION"] and
-          len(lines) == 4 and lines[3].startswith("more: --cursor "),
-          "mqgatectl audit: a table, newest first, with the cursor of the next page")
-    r2 = ctl(url, "--json", "audit", "--limit", "2", "--cursor", lines[3].split()[-1],
-             prefix=PREFIX)
-    check(r2.returncode == 0 and [e["id"] for e in json.loads(r2.stdout)["entries"]] == ids[2:4],
-          "mqgatectl audit --cursor continues where the page ended")
-    r = ctl(url, "audit", "--cursor", "x", prefix=PREFIX)
-    check(r.returncode == 2 and "not an audit cursor" in r.stderr, "a bad cursor: exit 2")
-    r = ctl(url, "token", "list", prefix=PREFIX)
-    check(r.returncode == 0 and "pipeline  operator" in r.stdout and "mqg_" not in r.stdout,
-          "mqgatectl token list: names and roles, never the tokens")
-    r = ctl(url, "--json", "token", "create", "--name", "root", "--role", "read", prefix=PREFIX)
-    check(r.returncode == 1 and json.loads(r.stdout)["error"] == "rule",
-          "a token name taken: refused (exit 1, class rule)")
-    r = ctl(url, "token", "create", "--name", "x", "--role", "root", prefix=PREFIX)
-    check(r.returncode == 2 and "role must be" in r.stderr, "an unknown role: exit 2")
+    s, d, _ = api(admin, "GET", "/audit?object=cert:" + fp1, t_oper)
+    got = [(e["actor"], e["action"], e["before"], e["after"]) for e in d["entries"]]
+    check(got[:5] == [("token:root", "cert.delete", "revoked", "deleted"),
+                      ("token:pipeline", "cert.revoke", "active", "revoked"),
+                      ("token:pipeline", "cert.activate", "inactive", "active"),
+                      ("token:pipeline", "cert.deactivate", "active", "inactive"),
+                      ("token:pipeline", "cert.register", "", "active")],
+          "registry changes made through the API are audited with the token as actor, "
+          "newest first (%s)" % got[:5])
+    s, d, _ = api(admin, "GET", "/audit?object=settings:tls_min", t_oper)
+    check(d["entries"] and d["entries"][0]["actor"] == "token:root" and
+          d["entries"][0]["action"] == "settings.set", "settings changes audited too")
+    s, d, _ = api(admin, "GET", "/audit?object=ca:" + ca_id, t_oper)
+    check([e["action"] for e in d["entries"]] == ["ca.activate", "ca.deactivate",
+                                                  "ca.register"],
+          "CA changes audited too")
 
     # --- proxies -------------------------------------------------------------------------
     now = int(time.time() * 1000)

@@ -251,6 +251,23 @@ try:
     wait.until(lambda d: "gw-1" in d.find_element(By.ID, "proxies-table").text)
     check("cert_revoked: 1" in driver.find_element(By.ID, "proxies-table").text,
           "the proxies page shows the heartbeat")
+    # the real mqgate's own heartbeat (every 10 s, the first after 1 s)
+    s, d, _ = admin.call("GET", "/api/v1/proxies", token)
+    real = [p for p in d["proxies"] if p.get("pid") == gate.proc.pid]
+    check(len(real) == 1 and real[0]["id"] in driver.find_element(By.ID, "proxies-table").text
+          and isinstance(real[0].get("refusals_1m"), dict),
+          "the running mqgate's heartbeat is listed too (%s)" % (real[0]["id"] if real else d))
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "policy", "admin",
+                           "openapi.json")) as f:
+        doc = json.load(f)
+    import jsonschema
+    try:
+        jsonschema.Draft7Validator(doc["components"]["schemas"]["Proxies"],
+                                   resolver=jsonschema.RefResolver.from_schema(doc)).validate(d)
+        ok = True
+    except jsonschema.ValidationError as e:
+        ok = e.message
+    check(ok is True, "the real heartbeats match the OpenAPI document (%s)" % ok)
     shot("proxies")
 
     # --- nothing from elsewhere, no CSP violation ------------------------------------------------

@@ -1,5 +1,6 @@
 // page_cert.js: one certificate: basic information, associated clients
-// (the client IDs that connected with it), its PEM and its actions.
+// (the client IDs that connected with it) and its actions. (The registry
+// keeps a client certificate's facts, not its PEM.)
 import { call } from './api.js';
 import { el, statusBadge, time, validity } from './dom.js';
 import { certActions } from './page_certs.js';
@@ -20,6 +21,7 @@ export async function render(root, fp) {
         field('Issuing CA', el('span', { class: 'mono' }, c.ca)),
         field('Not before', time(c.not_before)), field('Not after', validity(c.not_after)),
         field('Registered client ID', c.client_id || '-'), field('Source', c.source),
+        field('Renews', c.renews ? el('a', { href: '#/cert/' + c.renews, class: 'mono' }, c.renews.slice(0, 16)) : '-'),
         field('Registered at', time(c.registered_at)), field('Status changed at', time(c.status_changed_at))),
       el('div', { class: 'row', id: 'cert-actions' }, certActions(c, async () => {
         root.replaceChildren();
@@ -31,6 +33,5 @@ export async function render(root, fp) {
         ? el('table', { id: 'clients-table' },
           el('thead', {}, el('tr', {}, el('th', {}, 'Client ID'), el('th', {}, 'Last connected'))),
           el('tbody', {}, data.clients.map((x) => el('tr', {}, el('td', {}, x.client_id), el('td', {}, time(x.last_seen))))))
-        : el('p', { class: 'muted' }, 'No device has connected with this certificate yet.')),
-    el('div', { class: 'card' }, el('h2', {}, 'PEM'), el('pre', {}, c.pem)));
+        : el('p', { class: 'muted' }, 'No device has connected with this certificate yet.')));
 }

@@ -110,7 +110,7 @@ export async function refresh(root) {
       el('thead', {}, el('tr', {}, ['CN', 'OU', 'Serial', 'Status', 'Not after', 'Client ID', 'Source', 'Fingerprint', ''].map((h) => el('th', {}, h)))),
       el('tbody', {}, rows)),
     el('div', { class: 'pager' }, prev,
-      el('span', { id: 'page-info', class: 'muted' }, 'page ' + (state.page + 1) + ', ' + data.total + ' matching'), next));
+      el('span', { id: 'page-info', class: 'muted' }, 'page ' + (state.page + 1) + (data.total >= 0 ? ', ' + data.total + ' matching' : '')), next));
 }
 
 // certActions returns the buttons of the state changes |c| allows; each
@@ -151,7 +151,7 @@ export function certActions(c, done) {
   }
   if (can('admin') && c.status !== 'active') {
     act('Delete', 'delete', 'Delete ' + name,
-      'The certificate leaves the listings and its client ID is freed.' + (c.status === 'revoked' ? ' It stays refused: revocation is final.' : ''),
+      'The certificate leaves the listings and its client ID is freed. Its fingerprint keeps a tombstone: it never registers itself again' + (c.status === 'revoked' ? ', and as it was revoked it stays refused for good.' : '; only an operator can register it again.'),
       'It has no live connection (only non-active certificates can be deleted).',
       () => call('DELETE', path));
   }
