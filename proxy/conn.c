@@ -111,6 +111,8 @@ void conn__update_poll(mqg_conn *c) {
         ev |= UV_WRITABLE;
       break;
     case CONN_CONNECT:
+      ev = UV_READABLE | (c->tickets_unsent ? UV_WRITABLE : 0);
+      break;
     case CONN_LINGER:
       ev = UV_READABLE;
       break;
@@ -260,6 +262,28 @@ static void refuse_completed(mqg_conn *c, const char *detail) {
   conn__close_graceful(c, c->peer.reason);
 }
 
+/* Sends what BoringSSL holds back after a TLS 1.3 handshake: its
+ * NewSessionTicket waits for the server's next write (tls13_server.cc,
+ * do_send_new_session_ticket: "we defer until the server performs a
+ * write"). mqgate writes nothing before the CONNACK, so the ticket, and with
+ * it the ACK of the device's last flight, would leave only with the CONNACK:
+ * a device with Nagle on then holds its CONNECT until our kernel's delayed
+ * ACK (~40 ms). A zero-byte write sends the ticket now. Returns 0 when
+ * nothing is held any more, 1 while the socket is full (|tickets_unsent|),
+ * -1 if the connection failed. */
+static int flush_tickets(mqg_conn *c) {
+  int n = SSL_write(c->ssl, NULL, 0);
+  c->tickets_unsent = 0;
+  if (n >= 0)
+    return 0;
+  if (SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_WRITE) {
+    c->tickets_unsent = 1;
+    return 1;
+  }
+  ERR_clear_error();
+  return -1;
+}
+
 void conn__handshake(mqg_conn *c) {
   int rc = SSL_do_handshake(c->ssl);
   if (rc == 1 && SSL_session_reused(c->ssl) && !c->resume_checked) {
@@ -299,6 +323,10 @@ void conn__handshake(mqg_conn *c) {
       MQG_COUNT(resumed, 1);
     c->state = CONN_CONNECT;
     uv_timer_start(&c->timer, on_timer, c->w->opts->connect_ms, 0);
+    if (flush_tickets(c) < 0) {
+      conn__finish(c, MQG_REASON_CLOSED);
+      return;
+    }
     conn__update_poll(c);
     read_connect(c); /* the CONNECT may have come with the last flight */
     return;
@@ -467,6 +495,16 @@ static void connect_ready(mqg_conn *c, size_t plen) {
 
 static void read_connect(mqg_conn *c) {
   mqg_worker *w = c->w;
+  /* Nothing is written (CONNACK, refusal) before the held ticket is out. */
+  if (c->tickets_unsent) {
+    int rc = flush_tickets(c);
+    if (rc < 0)
+      conn__finish(c, MQG_REASON_CLOSED);
+    else if (rc == 0)
+      conn__update_poll(c);
+    if (rc != 0)
+      return;
+  }
   while (c->state == CONN_CONNECT) {
     int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
     if (n <= 0) {

@@ -103,6 +103,7 @@ struct mqg_conn {
   uint8_t up_eof : 1;    /* the broker will send nothing more */
   uint8_t filled_id : 1; /* mqgate filled in the client ID */
   uint8_t logged : 1;    /* the outcome line was written */
+  uint8_t tickets_unsent : 1; /* TLS 1.3 tickets held: socket was full */
   uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
   uint8_t register_after : 1; /* register automatically once completed */
   uint8_t have_ca : 1;   /* |reg_ca| is the registered CA the chain reached */
