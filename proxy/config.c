@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "tlsgroups.h"
 
 enum opt_kind { KIND_STR, KIND_UINT, KIND_MS, KIND_SIZE, KIND_TLSVER, KIND_LIST };
 
@@ -411,6 +412,9 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "log format \"%s\" is not text or json", cfg->log_format);
     return -EINVAL;
   }
+  mqg_tls_groups groups;
+  if (mqg_tls_groups_parse(cfg->tls_groups, &groups, err, errlen) != 0)
+    return -EINVAL;
   if (mqg_log_parse_level(cfg->log_level, &lvl) != 0) {
     snprintf(err, errlen, "log level \"%s\" is not error|warn|info|debug",
              cfg->log_level);

@@ -71,6 +71,10 @@
     "for this long")                                                          \
   X(tls_min, TLSVER, "1.0", "VER", "lowest TLS version accepted")             \
   X(tls_max, TLSVER, "1.3", "VER", "highest TLS version accepted")            \
+  X(tls_groups, STR, "X25519:P-256:P-384", "LIST",                            \
+    "key exchange groups, in mqgate's order of preference (X25519, P-256, "   \
+    "P-384, P-521); a TLS 1.3 key share the device sent for one of them is "  \
+    "taken as it is")                                                         \
   X(workers, UINT, "0", "N", "worker threads; 0 = one per core")              \
   X(handshake_timeout, MS, "10s", "DUR", "time allowed for the TLS handshake")\
   X(connect_timeout, MS, "10s", "DUR",                                        \

@@ -16,6 +16,7 @@
 #include "mqtt_connack.h"
 #include "mqtt_connect.h"
 #include "proxyproto.h"
+#include "tlsgroups.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
@@ -77,6 +78,7 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
       {"peer", peer},
       {"tls", cipher ? SSL_get_version(c->ssl) : ""},
       {"cipher", cipher ? SSL_CIPHER_get_name(cipher) : ""},
+      {"group", mqg_tls_group_name(SSL_get_curve_id(c->ssl))},
       {"fp", fp},
       {"cn", c->peer.cn},
       {"client_id_in", c->client_id && !c->filled_id ? c->client_id : ""},
@@ -319,6 +321,7 @@ void conn__handshake(mqg_conn *c) {
   if (rc == 1) {
     MQG_COUNT(handshakes, 1);
     mqg_metrics_handshake((uint16_t)SSL_version(c->ssl));
+    mqg_metrics_handshake_group(SSL_get_curve_id(c->ssl));
     if (SSL_session_reused(c->ssl))
       MQG_COUNT(resumed, 1);
     c->state = CONN_CONNECT;
@@ -478,6 +481,7 @@ static void connect_ready(mqg_conn *c, size_t plen) {
     const mqg_log_field f[] = {
         {"peer", peer},
         {"tls", SSL_get_version(c->ssl)},
+        {"group", mqg_tls_group_name(SSL_get_curve_id(c->ssl))},
         {"cn", c->peer.cn},
         {"mqtt", level},
         {"client_id_in", log_safe(before, mqg_connect_client_id(pkt, &m), m.client_id_len)},

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
+#include "tlsgroups.h"
 
 mqg_metrics_t mqg_metrics;
 
@@ -31,6 +32,17 @@ void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg) {
 void mqg_metrics_handshake(uint16_t v) {
   if (v >= 0x0301 && v <= 0x0304)
     atomic_fetch_add_explicit(&mqg_metrics.by_version[v - 0x0301], 1, memory_order_relaxed);
+}
+
+static const char *const group_names[MQG_METRICS_GROUPS] = MQG_METRICS_GROUP_NAMES;
+
+void mqg_metrics_handshake_group(uint16_t group_id) {
+  const char *name = group_id == 0 ? "none" : mqg_tls_group_name(group_id);
+  int i = MQG_METRICS_GROUPS - 2; /* "other" */
+  for (int k = 0; k < MQG_METRICS_GROUPS; k++)
+    if (strcmp(group_names[k], name) == 0)
+      i = k;
+  atomic_fetch_add_explicit(&mqg_metrics.by_group[i], 1, memory_order_relaxed);
 }
 
 void mqg_metrics_rtt(uint64_t us) {
@@ -83,6 +95,12 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
   for (int i = 0; i < 4; i++)
     APPEND("mqgate_handshakes_by_version_total{version=\"%s\"} %llu\n", versions[i],
            (unsigned long long)atomic_load(&mqg_metrics.by_version[i]));
+  APPEND("# HELP mqgate_handshakes_by_group_total TLS handshakes completed, by key "
+         "exchange group (none: a resumed TLS 1.2 session)\n"
+         "# TYPE mqgate_handshakes_by_group_total counter\n");
+  for (int i = 0; i < MQG_METRICS_GROUPS; i++)
+    APPEND("mqgate_handshakes_by_group_total{group=\"%s\"} %llu\n", group_names[i],
+           (unsigned long long)atomic_load(&mqg_metrics.by_group[i]));
   int links = atomic_load(&mqg_metrics.registry_links);
   if (links > 0) {
     APPEND("# HELP mqgate_registry_links Workers' links to the registry's Redis\n"

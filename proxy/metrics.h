@@ -44,6 +44,11 @@
   X(crl_expired_admissions, "mqgate_crl_expired_admissions_total",               \
     "certificates admitted while their CA's CRL was past its nextUpdate")
 
+/* Key exchange groups counted apart; "none" is a resumed TLS 1.2 session
+ * (no ECDHE), "other" any group not listed. */
+#define MQG_METRICS_GROUP_NAMES {"X25519", "P-256", "P-384", "P-521", "other", "none"}
+#define MQG_METRICS_GROUPS 6
+
 typedef struct {
 #define MQG_COUNTER_FIELD(f, name, help) _Atomic uint64_t f;
   MQG_COUNTER_MAP(MQG_COUNTER_FIELD)
@@ -53,6 +58,7 @@ typedef struct {
   _Atomic int registry_links;       /* workers with a Redis link (registry) */
   _Atomic int registry_links_ready; /* of which ready now */
   _Atomic uint64_t by_version[4];   /* handshakes: TLS 1.0, 1.1, 1.2, 1.3 */
+  _Atomic uint64_t by_group[MQG_METRICS_GROUPS]; /* handshakes, by key exchange */
   /* Registry round trips (lookup sent -> answer), a Prometheus histogram:
    * counts per upper bound of MQG_RTT_BUCKETS (cumulated when printed). */
   _Atomic uint64_t rtt_buckets[12];
@@ -65,6 +71,10 @@ typedef struct {
 
 /* mqg_metrics_handshake counts a completed handshake of |tls_version|. */
 void mqg_metrics_handshake(uint16_t tls_version);
+
+/* mqg_metrics_handshake_group counts a completed handshake whose key
+ * exchange used TLS group |group_id| (SSL_get_curve_id; 0 for none). */
+void mqg_metrics_handshake_group(uint16_t group_id);
 
 /* mqg_metrics_rtt records one registry round trip of |us| microseconds. */
 void mqg_metrics_rtt(uint64_t us);

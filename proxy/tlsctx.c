@@ -19,6 +19,7 @@
 #include "crls.h"
 #include "log.h"
 #include "mtls_verify.h"
+#include "tlsgroups.h"
 
 #define MAX_PEER_CHAIN 16
 
@@ -36,6 +37,7 @@ struct mqg_tls {
    * that expired since can go unnoticed. CRLs are not cached: they are
    * checked on every handshake, hit or miss (crls.h). */
   mqg_cache *verified;
+  mqg_tls_groups groups; /* --tls-groups */
 };
 
 static uint64_t mono_ms(void) {
@@ -236,6 +238,15 @@ out:
   return ok ? 0 : -1;
 }
 
+/* Before BoringSSL picks the group: a TLS 1.3 key share the device sent
+ * for an allowed group is taken rather than asked again (tlsgroups.h). */
+static enum ssl_select_cert_result_t on_client_hello(const SSL_CLIENT_HELLO *hello) {
+  const mqg_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(hello->ssl));
+  return mqg_tls_groups_on_hello(hello, &t->groups, SSL_get_max_proto_version(hello->ssl))
+             ? ssl_select_cert_success
+             : ssl_select_cert_error;
+}
+
 mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
   mqg_tls *t = calloc(1, sizeof(*t));
   if (t == NULL) {
@@ -260,6 +271,13 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
   }
   if (load_server_cert(t->ctx, cfg, err, errlen) != 0)
     goto fail;
+  if (mqg_tls_groups_parse(cfg->tls_groups, &t->groups, err, errlen) != 0)
+    goto fail;
+  if (mqg_tls_groups_apply(t->ctx, &t->groups) != 0) {
+    snprintf(err, errlen, "cannot set the groups or ciphers");
+    goto fail;
+  }
+  SSL_CTX_set_select_certificate_cb(t->ctx, on_client_hello);
   SSL_CTX_set_app_data(t->ctx, t);
   /* The outer bounds; each SSL narrows them to the current window. */
   SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);

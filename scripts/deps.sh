@@ -11,6 +11,7 @@ pkgs=(build-essential cmake pkg-config
       clang libclang-rt-14-dev
       help2man lintian mmdebstrap systemd strace  # packaging/ and its test (56)
       chromium chromium-driver python3-selenium python3-jsonschema  # the console's tests (60, 61)
+      libmbedtls-dev libwolfssl-dev
       "$@")
 
 missing=()

@@ -41,6 +41,10 @@
   X(mqtt_connack, connack_assigned_id_malformed)                            \
   X(mqtt_connack, connack_assigned_id_fuzz)                                 \
   /* MQTT_TESTS_END */                                                      \
+  /* proxy/tlsgroups.c */                                                   \
+  X(tlsgroups, tlsgroups_parse)                                             \
+  X(tlsgroups, tlsgroups_pick)                                              \
+  X(tlsgroups, tlsgroups_pick_malformed)                                    \
   /* proxy/config.c */                                                      \
   X(config, config_reload_after_bad_group)                                  \
   X(config, config_file_spellings)                                          \
