@@ -362,6 +362,11 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
              "with mqgatectl cert revoke)");
     return -EINVAL;
   }
+  if (strcmp(cfg->auth, "registry") == 0 && cfg->ticket_keys[0] != '\0') {
+    snprintf(err, errlen, "--ticket-keys is for auth mode mtls (the registry's proxies "
+             "share their keys through Redis)");
+    return -EINVAL;
+  }
   if (strcmp(cfg->crl_expired, "allow") != 0 && strcmp(cfg->crl_expired, "deny") != 0) {
     snprintf(err, errlen, "crl-expired \"%s\" is not allow or deny", cfg->crl_expired);
     return -EINVAL;

@@ -75,6 +75,10 @@
     "key exchange groups, in mqgate's order of preference (X25519, P-256, "   \
     "P-384, P-521); a TLS 1.3 key share the device sent for one of them is "  \
     "taken as it is")                                                         \
+  X(ticket_keys, STR, "", "FILE",                                             \
+    "session-ticket keys shared by proxies (auth mtls): base64 lines of 48 "  \
+    "or 80 bytes, newest last; the next-to-last encrypts; reread on SIGHUP; " \
+    "empty: keys of this process")                                            \
   X(workers, UINT, "0", "N", "worker threads; 0 = one per core")              \
   X(handshake_timeout, MS, "10s", "DUR", "time allowed for the TLS handshake")\
   X(connect_timeout, MS, "10s", "DUR",                                        \

@@ -20,12 +20,14 @@
 #include "notify.h"
 #include "server.h"
 #include "tlsctx.h"
+#include "tlskeys.h"
 
 struct daemon {
   int argc;
   char **argv;
   mqg_tls *tls;
   mqg_server *server;
+  int file_keys; /* the ticket keys in force came from --ticket-keys */
   uv_signal_t hup, term, intr;
   uv_async_t ready;  /* sent by the last worker to become ready */
   int is_ready;      /* READY=1 was sent */
@@ -53,9 +55,14 @@ static void on_hup(uv_signal_t *h, int signum) {
    * not load, leave every running setting as it was. */
   if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0 ||
       (t = mqg_tls_new(&cfg, err, sizeof(err))) == NULL ||
-      mqg_crls_configure(h->loop, &cfg, t, err, sizeof(err)) != 0) {
+      mqg_crls_configure(h->loop, &cfg, t, err, sizeof(err)) != 0 ||
+      (cfg.ticket_keys[0] != '\0' && mqg_tls_ticket_keys_load(cfg.ticket_keys, err,
+                                                               sizeof(err)) != 0)) {
     mqg_log(MQG_LOG_ERROR, "reload refused, keeping the running settings: %s", err);
   } else {
+    if (cfg.ticket_keys[0] == '\0' && d->file_keys)
+      mqg_tls_clear_ticket_keys(); /* the option was removed */
+    d->file_keys = cfg.ticket_keys[0] != '\0';
     mqg_server_set_tls(d->server, t);
     mqg_server_reload(d->server, &cfg);
     apply_log_level(&cfg);
@@ -115,7 +122,11 @@ int main(int argc, char **argv) {
   if (cfg.check_only) {
     /* Everything that can be checked without binding or connecting. */
     mqg_tls *t = mqg_tls_new(&cfg, err, sizeof(err));
-    rc = t == NULL || mqg_crls_try(&cfg, t, err, sizeof(err)) != 0 ? 2 : 0;
+    rc = t == NULL || mqg_crls_try(&cfg, t, err, sizeof(err)) != 0 ||
+                 (cfg.ticket_keys[0] != '\0' &&
+                  mqg_tls_ticket_keys_load(cfg.ticket_keys, err, sizeof(err)) != 0)
+             ? 2
+             : 0;
     if (rc != 0)
       fprintf(stderr, "mqgate: %s\n", err);
     else
@@ -136,9 +147,13 @@ int main(int argc, char **argv) {
   mqg_config_parse_addr(cfg.backend, &backend);
   if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics, &backend)) != 0)
     snprintf(err, sizeof(err), "cannot serve metrics on %s: %s", cfg.metrics, uv_strerror(rc));
+  else if (cfg.ticket_keys[0] != '\0' &&
+           mqg_tls_ticket_keys_load(cfg.ticket_keys, err, sizeof(err)) != 0)
+    ; /* refused: the message is in |err| */
   else if ((d.tls = mqg_tls_new(&cfg, err, sizeof(err))) != NULL &&
            mqg_crls_configure(loop, &cfg, d.tls, err, sizeof(err)) == 0)
     server = mqg_server_new(&cfg, d.tls, err, sizeof(err));
+  d.file_keys = cfg.ticket_keys[0] != '\0';
   if (server == NULL) {
     fprintf(stderr, "mqgate: %s\n", err);
     mqg_metrics_close();

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mtls_verify.h"
 #include "tlsgroups.h"
+#include "tlskeys.h"
 
 #define MAX_PEER_CHAIN 16
 
@@ -288,8 +289,12 @@ mqg_tls *mqg_tls_new(const mqg_config *cfg, char *err, size_t errlen) {
    * expired since must not come back by resumption), but BoringSSL honours
    * SSL_CTX_set_reverify_on_resume on clients only: the connection runs
    * mqg_tls_check_peer itself when a resumed handshake completes. */
-  /* Resumption by tickets only: no per-session memory on the server. */
+  /* Resumption by tickets only: no per-session memory on the server. The
+   * ticket keys are the process's (tlskeys.h): shared with the other
+   * proxies when given, and the same for every context, so a reload does
+   * not cost every device a full handshake. */
   SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+  mqg_tls_ticket_keys_install(t->ctx);
   /* One TLS 1.3 ticket per handshake, not BoringSSL's two: a device holds
    * one connection, and each resumption brings it a fresh ticket. */
   SSL_CTX_set_num_tickets(t->ctx, 1);

@@ -45,6 +45,9 @@
   X(tlsgroups, tlsgroups_parse)                                             \
   X(tlsgroups, tlsgroups_pick)                                              \
   X(tlsgroups, tlsgroups_pick_malformed)                                    \
+  /* proxy/tlskeys.c */                                                     \
+  X(tlskeys, tlskeys_parse_order)                                           \
+  X(tlskeys, tlskeys_parse_errors)                                          \
   /* proxy/config.c */                                                      \
   X(config, config_reload_after_bad_group)                                  \
   X(config, config_file_spellings)                                          \
