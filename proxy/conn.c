@@ -124,6 +124,15 @@ void conn__update_poll(mqg_conn *c) {
   conn__poll(c, ev);
 }
 
+/* The connection is out of its handshake (done, refused or gone): one
+ * fewer against --max-handshakes. */
+static void handshake_over(mqg_conn *c) {
+  if (!c->handshaking)
+    return;
+  c->handshaking = 0;
+  server__handshake_done(c->w);
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   mqg_conn *c = h->data;
   if (h == (uv_handle_t *)&c->poll)
@@ -147,6 +156,7 @@ void conn__finish(mqg_conn *c, mqg_reason reason) {
     return;
   conn__log_outcome(c, reason, NULL);
   c->state = CONN_CLOSED;
+  handshake_over(c);
   regcheck__cancel(c);
   mqg_worker *w = c->w;
   if (c->prev)
@@ -188,6 +198,7 @@ void conn__close_graceful(mqg_conn *c, mqg_reason reason) {
   if (c->state == CONN_CLOSED || c->state == CONN_LINGER)
     return;
   conn__log_outcome(c, reason, NULL);
+  handshake_over(c);
   if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
     uv_close((uv_handle_t *)&c->up, on_handle_closed);
   if (SSL_is_init_finished(c->ssl))
@@ -325,6 +336,7 @@ void conn__handshake(mqg_conn *c) {
     if (SSL_session_reused(c->ssl))
       MQG_COUNT(resumed, 1);
     c->state = CONN_CONNECT;
+    handshake_over(c);
     uv_timer_start(&c->timer, on_timer, c->w->opts->connect_ms, 0);
     if (flush_tickets(c) < 0) {
       conn__finish(c, MQG_REASON_CLOSED);
@@ -622,6 +634,8 @@ void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
   w->conns = c;
   w->nconns++;
   c->state = CONN_HANDSHAKE;
+  c->handshaking = 1;
+  w->handshakes++;
   uv_timer_start(&c->timer, on_timer, w->opts->handshake_ms, 0);
   conn__poll(c, UV_READABLE);
 }

@@ -104,6 +104,7 @@ struct mqg_conn {
   uint8_t filled_id : 1; /* mqgate filled in the client ID */
   uint8_t logged : 1;    /* the outcome line was written */
   uint8_t tickets_unsent : 1; /* TLS 1.3 tickets held: socket was full */
+  uint8_t handshaking : 1;    /* counted in the worker's |handshakes| */
   uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
   uint8_t register_after : 1; /* register automatically once completed */
   uint8_t have_ca : 1;   /* |reg_ca| is the registered CA the chain reached */
@@ -151,6 +152,7 @@ typedef struct {
   mqg_admit *admit;          /* connection limit, per-source rate */
   unsigned max_pending;      /* --max-pending-lookups */
   unsigned max_records;      /* --max-pending-records */
+  _Atomic unsigned max_handshakes; /* --max-handshakes, per worker */
   _Atomic unsigned pending;  /* registry lookups in flight, all workers */
   uint64_t drain_ms;         /* set by mqg_server_stop */
   _Atomic int strict_ids_default; /* --client-id-mode strict */
@@ -187,6 +189,8 @@ struct mqg_worker {
   size_t rxbuf_cap;
   mqg_conn *conns;         /* live connections */
   size_t nconns;
+  unsigned handshakes;     /* connections in HANDSHAKE */
+  int accept_paused;       /* at --max-handshakes: the listener is not polled */
 };
 
 /* conn.c */
@@ -202,6 +206,7 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
 
 /* server.c */
 void server__conn_gone(mqg_worker *w);
+void server__handshake_done(mqg_worker *w);
 mqg_tls *server__tls(mqg_proxy_opts *o);
 /* server__worker_ready: |w| can serve (registry mode: its Redis link
  * answered and the registered CAs were read). Only the first call counts. */

@@ -36,6 +36,8 @@
     "refused, fail closed")                                                      \
   X(touch_dropped, "mqgate_registry_touch_dropped_total",                        \
     "associated-client records dropped while Redis was slow")                   \
+  X(accept_pauses, "mqgate_accept_pauses_total",                                 \
+    "times a worker stopped accepting at --max-handshakes")                      \
   X(bytes_up, "mqgate_bytes_to_broker_total", "bytes forwarded device -> broker") \
   X(bytes_down, "mqgate_bytes_to_device_total", "bytes forwarded broker -> device") \
   X(crl_reloads, "mqgate_crl_reloads_total", "CRL sets read and put in force")   \

@@ -51,13 +51,41 @@ static void on_accept(uv_poll_t *h, int status, int events);
 
 static void on_accept_retry(uv_timer_t *t) {
   mqg_worker *w = t->data;
-  if (!atomic_load(&w->stopping))
+  if (!atomic_load(&w->stopping) && !w->accept_paused)
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
+}
+
+/* At --max-handshakes the listener is not polled: new connections wait in
+ * the kernel's backlog, and the handshakes in progress get the worker's CPU
+ * and finish, instead of every one of a storm's slowing down all the others
+ * until all time out. Each handshake that ends makes room again. */
+static int at_handshake_bound(mqg_worker *w) {
+  unsigned max = atomic_load_explicit(&w->opts->max_handshakes, memory_order_relaxed);
+  if (max == 0 || w->handshakes < max)
+    return 0;
+  if (!w->accept_paused) {
+    w->accept_paused = 1;
+    MQG_COUNT(accept_pauses, 1);
+    uv_poll_stop(&w->accept_poll);
+  }
+  return 1;
+}
+
+void server__handshake_done(mqg_worker *w) {
+  w->handshakes--;
+  if (w->accept_paused && w->drain_phase == 0 && !atomic_load(&w->stopping) &&
+      w->handshakes < atomic_load_explicit(&w->opts->max_handshakes, memory_order_relaxed)) {
+    w->accept_paused = 0;
+    if (!uv_is_active((uv_handle_t *)&w->accept_retry)) /* not paused for EMFILE */
+      uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
+  }
 }
 
 static void on_accept(uv_poll_t *h, int status, int events) {
   mqg_worker *w = h->data;
   for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+    if (at_handshake_bound(w))
+      return;
     struct sockaddr_storage peer;
     socklen_t plen = sizeof(peer);
     int fd = accept4(w->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -229,6 +257,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   }
   s->opts.max_pending = cfg->max_pending_lookups ? cfg->max_pending_lookups : 1;
   s->opts.max_records = cfg->max_pending_records;
+  s->opts.max_handshakes = cfg->max_handshakes;
   s->opts.strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
   atomic_store(&s->opts.strict_ids, s->opts.strict_ids_default);
   s->opts.tls_min_default = cfg->tls_min;
@@ -330,6 +359,7 @@ void mqg_server_reload(mqg_server *s, const mqg_config *cfg) {
   o->max_connect_size = cfg->max_connect_size;
   o->max_client_id = cfg->max_client_id;
   o->write_queue_limit = cfg->write_queue_limit;
+  o->max_handshakes = cfg->max_handshakes;
   o->strict_ids_default = strcmp(cfg->client_id_mode, "strict") == 0;
   o->tls_min_default = cfg->tls_min;
   o->tls_max_default = cfg->tls_max;
