@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -43,7 +44,10 @@ typedef enum {
   MQB_SCEN_SUB,
   MQB_SCEN_LATENCY,
   MQB_SCEN_IDLE,
+  MQB_SCEN_STORM,
 } mqb_scenario;
+
+#define MQB_PIDS_MAX 8
 
 typedef struct {
   mqb_scenario scenario;
@@ -82,6 +86,10 @@ typedef struct {
   int cork;                       /* flood: TCP_CORK around each burst */
   uint16_t keepalive;             /* CONNECT keep alive, seconds */
   long pid;                       /* idle: the process whose RSS is read */
+  long pids[MQB_PIDS_MAX];        /* --pid list: the target's processes */
+  unsigned npids;
+  int nagle;                      /* leave Nagle on, no TCP_CORK: a device */
+  double backoff, backoff_max;    /* storm: reconnect backoff base and cap */
   const char *topic;              /* topic prefix */
   int json;                       /* one JSON object on stdout */
   int quiet;                      /* no progress line */
@@ -309,8 +317,11 @@ typedef struct {
   uint32_t n;
 } mqb_list;
 
+typedef struct mqb_storm mqb_storm;
+
 typedef struct mqb_run {
   const mqb_opts *o;
+  mqb_storm *storm;  /* scenario storm (bench_storm.c) */
   uv_loop_t loop;
   mqb_tls tls;
   mqb_device *devs;
@@ -325,6 +336,7 @@ typedef struct mqb_run {
   uint32_t next_src;    /* round robin over --source-addrs */
   /* Counts. */
   uint64_t started, handshakes, resumed, connected;
+  uint64_t groups[5]; /* handshakes by group: X25519, P-256, P-384, P-521, other */
   uint64_t ok;          /* the scenario's units */
   uint64_t published, pub_attempts, pub_skipped, pub_bytes, delivered_bytes;
   uint64_t inflight_total;
@@ -414,6 +426,36 @@ int mqb_scen_drained(const mqb_run *run);
 
 /* mqb_scen_finish counts what never arrived once the run is over. */
 void mqb_scen_finish(mqb_run *run);
+
+/* --- the reconnect storm (bench_storm.c) --------------------------------- */
+
+/* mqb_storm_init / mqb_storm_cleanup: the storm's state for run->ndevs
+ * devices (init returns 0 or -1). */
+int mqb_storm_init(mqb_run *run);
+void mqb_storm_cleanup(mqb_run *run);
+
+/* mqb_storm_begin drops every open connection at |now| and schedules each
+ * device's first reconnect. */
+void mqb_storm_begin(mqb_run *run, uint64_t now);
+
+/* mqb_storm_tick starts the reconnects that are due. */
+void mqb_storm_tick(mqb_run *run, uint64_t now);
+
+/* mqb_storm_done returns 1 once every device is back. */
+int mqb_storm_done(const mqb_run *run);
+
+/* mqb_storm_on_ready records device |c| back (its CONNACK). */
+void mqb_storm_on_ready(mqb_run *run, mqb_conn *c);
+
+/* mqb_storm_gone schedules device |dev|'s next attempt after a failed one. */
+void mqb_storm_gone(mqb_run *run, uint32_t dev, int failed, int was_ready);
+
+/* mqb_storm_finish closes the storm's accounts at the end of the run. */
+void mqb_storm_finish(mqb_run *run, uint64_t now);
+
+/* mqb_storm_report writes the storm's figures (text lines, or JSON members
+ * starting with a comma). */
+void mqb_storm_report(const mqb_run *run, FILE *f, int json);
 
 /* mqb_scen_writable is called when a publisher's queue drained (flood). */
 void mqb_scen_writable(mqb_run *run, mqb_conn *c);

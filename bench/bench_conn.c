@@ -343,7 +343,7 @@ static void do_handshake(mqb_conn *c) {
   /* Past the ClientHello, the call that finishes the handshake writes our
    * last flight; corked, the CONNECT written right after it leaves in the
    * same segment. */
-  int cork = c->hello_sent;
+  int cork = c->hello_sent && !c->run->o->nagle;
   c->hello_sent = 1;
   if (cork)
     set_cork(c, 1);
@@ -353,8 +353,16 @@ static void do_handshake(mqb_conn *c) {
     c->run->handshakes++;
     if (SSL_session_reused(c->ssl))
       c->run->resumed++;
+    switch (SSL_get_curve_id(c->ssl)) {
+      case SSL_CURVE_X25519: c->run->groups[0]++; break;
+      case SSL_CURVE_SECP256R1: c->run->groups[1]++; break;
+      case SSL_CURVE_SECP384R1: c->run->groups[2]++; break;
+      case SSL_CURVE_SECP521R1: c->run->groups[3]++; break;
+      default: c->run->groups[4]++; break;
+    }
     if (send_connect(c) == 0) {
-      set_cork(c, 0);
+      if (cork)
+        set_cork(c, 0);
       update_poll(c);
     }
     return;
@@ -421,7 +429,8 @@ static int open_socket(mqb_run *run) {
   int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (!o->nagle)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (o->source_addrs > 0) {
     struct sockaddr_in src;
     memset(&src, 0, sizeof(src));

@@ -26,6 +26,10 @@ static const char usage_text[] =
     "  latency  N publisher/subscriber pairs through the target: latency\n"
     "  idle     open N connections and hold them --duration; with --pid,\n"
     "           that process's RSS before and after, per connection\n"
+    "  storm    open N connections, drop them all at once, and let every\n"
+    "           device reconnect with jittered exponential backoff, as device\n"
+    "           SDKs do: time until 50/99/100%% are back, failed and timed-out\n"
+    "           attempts, resumed share (--resume), targets' CPU per reconnect\n"
     "\n"
     "target and TLS:\n"
     "  --host H              127.0.0.0/8, ::1 or localhost (default 127.0.0.1)\n"
@@ -39,6 +43,8 @@ static const char usage_text[] =
     "  --groups LIST         key-exchange groups, e.g. X25519:P-256\n"
     "  --resume              reuse each device's TLS session when it reconnects\n"
     "  --source-addrs K      bind round robin to 127.0.0.2 .. 127.0.0.(K+1)\n"
+    "  --nagle               leave Nagle's algorithm on and write the CONNECT\n"
+    "                        on its own, as most device stacks do\n"
     "\n"
     "connections:\n"
     "  --connections N       devices; pairs for latency (default 100)\n"
@@ -53,6 +59,9 @@ static const char usage_text[] =
     "  --client-id-prefix S  client IDs are S<device> (default mqgate-bench-)\n"
     "  --empty-id            send empty client IDs (the proxy fills them in)\n"
     "  --keepalive S         CONNECT keep alive (default 60; pinged)\n"
+    "  --backoff S           storm: first reconnect within [0, S] (default 1);\n"
+    "                        attempt k within [0, S * 2^k]\n"
+    "  --backoff-max S       storm: the backoff's cap (default 16)\n"
     "\n"
     "messages:\n"
     "  --qos 0|1             (default 0)\n"
@@ -75,7 +84,8 @@ static const char usage_text[] =
     "run and output:\n"
     "  --duration S          measured phase of pub/sub/latency/idle (default 10)\n"
     "  --settle S            idle: wait before reading the RSS (default 1)\n"
-    "  --pid PID             the target's process: its RSS (idle) and CPU\n"
+    "  --pid PID[,PID..]     the target's processes (up to 8): RSS (idle, the\n"
+    "                        first) and CPU (all)\n"
     "  --timeout S           the whole run at most (default 120)\n"
     "  --json                one JSON object on stdout\n"
     "  --quiet               no progress line on stderr\n";
@@ -86,6 +96,7 @@ enum {
   O_CONN_TIMEOUT, O_MQTT, O_PREFIX, O_EMPTY_ID, O_KEEPALIVE, O_QOS,
   O_PAYLOAD, O_MSG_RATE, O_TOTAL_RATE, O_INFLIGHT, O_SUBS, O_TOPIC, O_DRAIN,
   O_CORK, O_DURATION, O_SETTLE, O_PID, O_TIMEOUT, O_JSON, O_QUIET, O_HELP,
+  O_NAGLE, O_BACKOFF, O_BACKOFF_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +130,9 @@ static const struct option long_opts[] = {
     {"topic", required_argument, NULL, O_TOPIC},
     {"drain", required_argument, NULL, O_DRAIN},
     {"cork", no_argument, NULL, O_CORK},
+    {"nagle", no_argument, NULL, O_NAGLE},
+    {"backoff", required_argument, NULL, O_BACKOFF},
+    {"backoff-max", required_argument, NULL, O_BACKOFF_MAX},
     {"duration", required_argument, NULL, O_DURATION},
     {"settle", required_argument, NULL, O_SETTLE},
     {"pid", required_argument, NULL, O_PID},
@@ -132,7 +146,7 @@ static const struct option long_opts[] = {
 static const char *const scenario_names[] = {
     [MQB_SCEN_CONN] = "conn",       [MQB_SCEN_PUB] = "pub",
     [MQB_SCEN_SUB] = "sub",         [MQB_SCEN_LATENCY] = "latency",
-    [MQB_SCEN_IDLE] = "idle",
+    [MQB_SCEN_IDLE] = "idle",       [MQB_SCEN_STORM] = "storm",
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
@@ -227,6 +241,8 @@ static void set_defaults(mqb_opts *o) {
   o->qos = 0;
   o->keepalive = 60;
   o->topic = "mqgate-bench";
+  o->backoff = 1;
+  o->backoff_max = 16;
 }
 
 /* check_combination rejects what cannot run. Returns -1 or the exit code. */
@@ -270,7 +286,7 @@ static int check_combination(mqb_opts *o, int have_port, uint32_t repeat,
 int mqb_opts_parse(mqb_opts *o, int argc, char **argv) {
   set_defaults(o);
   if (argc < 2)
-    return usage_error("a scenario is required: conn, pub, sub, latency or idle");
+    return usage_error("a scenario is required: conn, pub, sub, latency, idle or storm");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     fputs(usage_text, stdout);
@@ -313,6 +329,7 @@ int mqb_opts_parse(mqb_opts *o, int argc, char **argv) {
     case O_JSON: o->json = 1; break;
     case O_QUIET: o->quiet = 1; break;
     case O_CORK: o->cork = 1; break;
+    case O_NAGLE: o->nagle = 1; break;
     case O_HELP: fputs(usage_text, stdout); return 0;
     case O_TLS:
       if (strcmp(optarg, "1.2") == 0)
@@ -367,10 +384,27 @@ int mqb_opts_parse(mqb_opts *o, int argc, char **argv) {
         return usage_error("--keepalive: '%s' is not in [0, 65535]", optarg);
       o->keepalive = (uint16_t)u;
       break;
-    case O_PID:
-      if (parse_u32(optarg, 1, 1u << 30, &u) < 0)
+    case O_PID: {
+      char list[256], *save = NULL;
+      snprintf(list, sizeof(list), "%s", optarg);
+      o->npids = 0;
+      for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->npids == MQB_PIDS_MAX || parse_u32(t, 1, 1u << 30, &u) < 0)
+          return usage_error("--pid: '%s' is not a list of up to %d process IDs", optarg,
+                             MQB_PIDS_MAX);
+        o->pids[o->npids++] = (long)u;
+      }
+      if (o->npids == 0)
         return usage_error("--pid: '%s' is not a process ID", optarg);
-      o->pid = (long)u;
+      o->pid = o->pids[0];
+      break;
+    }
+    case O_BACKOFF:
+    case O_BACKOFF_MAX:
+      if (parse_num(optarg, 3600, &d) < 0 || d < 0.001)
+        return usage_error("--%s: '%s' is not a positive number of seconds", opt_name(c),
+                           optarg);
+      *(c == O_BACKOFF ? &o->backoff : &o->backoff_max) = d;
       break;
     case O_RATE:
     case O_MSG_RATE:

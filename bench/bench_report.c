@@ -128,7 +128,8 @@ static double measured_seconds(const mqb_run *run) {
 
 static const mqb_histo *unit_histo(const mqb_run *run) {
   mqb_scenario s = run->o->scenario;
-  return s == MQB_SCEN_CONN || s == MQB_SCEN_IDLE ? &run->conn_lat : &run->lat;
+  return s == MQB_SCEN_CONN || s == MQB_SCEN_IDLE || s == MQB_SCEN_STORM ? &run->conn_lat
+                                                                        : &run->lat;
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -218,7 +219,16 @@ static void report_json(const mqb_run *run, FILE *f) {
   }
   if (o->pid > 0 && run->target_cpu_before >= 0 && run->target_cpu_after >= 0)
     fprintf(f, ",\"target_cpu_s\":%.2f", run->target_cpu_after - run->target_cpu_before);
-  fputs("}\n", f);
+  if (run->storm != NULL)
+    mqb_storm_report(run, f, 1);
+  static const char *const group_names[5] = {"X25519", "P-256", "P-384", "P-521", "other"};
+  fputs(",\"groups\":{", f);
+  for (int i = 0, first = 1; i < 5; i++)
+    if (run->groups[i] > 0) {
+      fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", group_names[i], run->groups[i]);
+      first = 0;
+    }
+  fputs("}}\n", f);
 }
 
 static void text_latency(FILE *f, const char *label, const mqb_histo *h) {
@@ -232,7 +242,8 @@ static void text_latency(FILE *f, const char *label, const mqb_histo *h) {
 static void report_text(const mqb_run *run, FILE *f) {
   const mqb_opts *o = run->o;
   double secs = measured_seconds(run), cpu = run->cpu_after - run->cpu_before;
-  const char *unit = o->scenario == MQB_SCEN_CONN || o->scenario == MQB_SCEN_IDLE
+  const char *unit = o->scenario == MQB_SCEN_CONN || o->scenario == MQB_SCEN_IDLE ||
+                             o->scenario == MQB_SCEN_STORM
                          ? "connections" : o->scenario == MQB_SCEN_PUB
                          ? (o->qos ? "messages acknowledged" : "messages sent")
                          : "messages delivered";
@@ -265,6 +276,8 @@ static void report_text(const mqb_run *run, FILE *f) {
             "target RSS", run->rss_before_kb, run->rss_after_kb, run->open_at_rss,
             run->open_at_rss ? (double)(run->rss_after_kb - run->rss_before_kb) * 1024.0 /
                                    run->open_at_rss : 0.0);
+  if (run->storm != NULL)
+    mqb_storm_report(run, f, 0);
   fprintf(f, "  %-13s %" PRIu64, "errors", run->errors.total);
   for (unsigned i = 0; i < run->errors.n; i++)
     fprintf(f, "%s%s %" PRIu64, i ? ", " : ": ", run->errors.kind[i].name,

@@ -33,6 +33,8 @@
 
 int mqb_scen_init(mqb_run *run) {
   const mqb_opts *o = run->o;
+  if (o->scenario == MQB_SCEN_STORM)
+    return mqb_storm_init(run);
   if (o->scenario != MQB_SCEN_PUB && o->scenario != MQB_SCEN_SUB &&
       o->scenario != MQB_SCEN_LATENCY)
     return 0;
@@ -41,6 +43,7 @@ int mqb_scen_init(mqb_run *run) {
 }
 
 void mqb_scen_cleanup(mqb_run *run) {
+  mqb_storm_cleanup(run);
   free(run->pub_buf);
   free(run->pubs);
 }
@@ -144,6 +147,10 @@ void mqb_scen_on_ready(mqb_run *run, mqb_conn *c) {
     case MQB_SCEN_IDLE:
       run->ok++;
       return;
+    case MQB_SCEN_STORM:
+      run->ok++;
+      mqb_storm_on_ready(run, c);
+      return;
     default:
       break;
   }
@@ -169,7 +176,10 @@ void mqb_scen_on_ready(mqb_run *run, mqb_conn *c) {
 
 void mqb_scen_enter_run(mqb_run *run, uint64_t now) {
   const mqb_opts *o = run->o;
-  (void)now;
+  if (o->scenario == MQB_SCEN_STORM) {
+    mqb_storm_begin(run, now);
+    return;
+  }
   /* Publishers that can publish: for latency, only those whose
    * subscriber is there too. */
   for (mqb_conn *c = run->open.head; c != NULL; c = c->next) {
@@ -194,6 +204,10 @@ void mqb_scen_enter_run(mqb_run *run, uint64_t now) {
 }
 
 void mqb_scen_tick(mqb_run *run, uint64_t now) {
+  if (run->storm != NULL) {
+    mqb_storm_tick(run, now);
+    return;
+  }
   if (run->n_pubs == 0)
     return;
   if (flooding(run)) {
@@ -269,6 +283,8 @@ int mqb_scen_drained(const mqb_run *run) {
 
 void mqb_scen_finish(mqb_run *run) {
   const mqb_opts *o = run->o;
+  if (run->storm != NULL)
+    mqb_storm_finish(run, mqb_now());
   uint64_t missing = 0;
   if (o->scenario == MQB_SCEN_PUB && o->qos == 1)
     missing = run->inflight_total;

@@ -121,6 +121,8 @@ void mqb_sched_conn_gone(mqb_run *run, uint32_t dev, mqb_conn *c, int failed,
   if (in_setup)
     run->t_last_setup = mqb_now();
   d->rounds++;
+  if (run->storm != NULL && run->phase == MQB_PHASE_RUN)
+    mqb_storm_gone(run, dev, failed, was_ready);
   /* conn: the device's next connection, once this one is over. */
   if (run->o->scenario == MQB_SCEN_CONN && run->phase == MQB_PHASE_RAMP &&
       d->rounds < run->rounds) {
@@ -176,6 +178,8 @@ static void enter_run(mqb_run *run, uint64_t now) {
     run->t_rss_at = now + (uint64_t)(o->settle * NS);
   }
   run->t_run_end = now + (uint64_t)(secs * NS);
+  if (o->scenario == MQB_SCEN_STORM)
+    run->t_run_end = UINT64_MAX; /* until every device is back, or --timeout */
   mqb_scen_enter_run(run, now);
 }
 
@@ -213,6 +217,11 @@ static void on_tick(uv_timer_t *t) {
         run->open_at_rss = run->open.n;
         if (o->pid > 0)
           run->rss_after_kb = mqb_proc_rss_kb(o->pid);
+      }
+      if (o->scenario == MQB_SCEN_STORM && mqb_storm_done(run)) {
+        run->t_run_end = now;
+        finish(run, now);
+        break;
       }
       if (now >= run->t_run_end) {
         run->t_run_end = now;
@@ -362,7 +371,8 @@ int mqb_run_main(const mqb_opts *o) {
   }
   /* Rate-driven work needs a fine tick; the rest a coarse one. */
   uint64_t tick_ms = o->rate > 0 || o->scenario == MQB_SCEN_PUB ||
-                             o->scenario == MQB_SCEN_SUB || o->scenario == MQB_SCEN_LATENCY
+                             o->scenario == MQB_SCEN_SUB || o->scenario == MQB_SCEN_LATENCY ||
+                             o->scenario == MQB_SCEN_STORM
                          ? 1 : 10;
   run->cpu_before = mqb_cpu_seconds();
   run->t0 = mqb_now();

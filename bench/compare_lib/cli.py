@@ -22,7 +22,15 @@ def main(doc):
                     help="where the results go (default bench/results)")
     ap.add_argument("--systems", help="comma-separated subset of: " + ", ".join(SERVERS))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
+    ap.add_argument("--only", help="run only these parts: storm (the reconnect storm), "
+                                   "field (the field-profile handshake rows), or both, "
+                                   "comma-separated")
+    ap.add_argument("--storm-devices", type=int,
+                    help="devices of the reconnect storm (default: the plan's, at most what "
+                         "the open-file limit allows)")
     args = ap.parse_args()
+    if args.only and set(args.only.split(",")) - {"storm", "field"}:
+        ap.error("--only takes storm and/or field")
     if args.systems:
         bad = [s for s in args.systems.split(",") if s not in SERVERS]
         if bad:

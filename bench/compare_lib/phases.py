@@ -263,6 +263,7 @@ class PhasesMixin:
                 def phase_a(srv, key=key):
                     self.handshakes(srv, key)
                     if key == "ecdsa":
+                        self.field_profiles(srv)
                         self.publish(srv)
                         self.fleet(srv)
                 self.with_server(name, key, phase_a, retries=p["retries"])

@@ -104,12 +104,16 @@ class ReportMixin:
         for r in rows:
             r["kind"] = self.kind
             r["date"] = date
-        with open(os.path.join(outdir, "latest.json"), "w") as f:
+        # A partial run (--only) leaves the full run's files as they are.
+        only = "+".join(sorted(set((self.args.only or "").split(",")) - {""}))
+        tag = self.kind + ("-" + only if only else "")
+        with open(os.path.join(outdir, "latest%s.json" % ("-" + only if only else "")),
+                  "w") as f:
             json.dump(rows, f, indent=1, ensure_ascii=False)
             f.write("\n")
 
         p = self.plan
-        lines = ["# mqgate bench/compare, %s run, %s" % (self.kind, date), ""]
+        lines = ["# mqgate bench/compare, %s run, %s" % (tag, date), ""]
         lines.append("Status: %s; %.0f s in all." % (status, self.elapsed()))
         lines.append("")
         lines.append("## Machine")
@@ -187,6 +191,15 @@ class ReportMixin:
                 "`mqgatectl cert register --from-index ... "
                 "--unsafe-bypass-rate-limit-for-test-setup`, cache warmed by one pass over "
                 "the pool after each start." % (CLIENT_CORE, "{:,}".format(p["pool"])))
+        lines += self.storm_conditions()
+        lines.append(
+            "- Field profiles (handshake rows): a TLS 1.2 client offering groups in mbedTLS "
+            "2.28's order (P-521, P-384 before P-256 and X25519; no brainpool, which "
+            "BoringSSL lacks) against the systems set to accept TLS 1.2 too (HAProxy "
+            "`ssl-min-ver TLSv1.2`, mqgate `--tls-min 1.2`), the group each handshake got "
+            "as the client saw it; and connect -> CONNACK one device at a time, with "
+            "TCP_NODELAY and with Nagle on (the CONNECT a write of its own after the "
+            "handshake, as device stacks do).")
         if self.kind == "quick":
             lines.append(
                 "- Quick run: ECDSA only (no RSA), systems %s (no hitch, no stunnel), "
@@ -283,7 +296,7 @@ class ReportMixin:
             lines.append("")
             lines += ["- " + n for n in self.notes]
             lines.append("")
-        path = os.path.join(outdir, "%s-%s.md" % (date, self.kind))
+        path = os.path.join(outdir, "%s-%s.md" % (date, tag))
         with open(path, "w") as f:
             f.write("\n".join(lines))
         return path

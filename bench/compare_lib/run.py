@@ -16,14 +16,15 @@ import time
 from .phases import PhasesMixin
 from .report import ReportMixin
 from .revocation import RevocationMixin
-from .systems import MqgateRegistry
+from .storm import StormMixin
+from .systems import SERVERS, MqgateRegistry
 from .util import (CLIENT_CORE, METRIC, PLANS, SERVER_CORE, BenchError, _die_with_parent,
                    core_jiffies, core_load, cpu_seconds, cpu_user_sys, free_port, proc_tree)
 
 
 # --- the run -------------------------------------------------------------------
 
-class Run(PhasesMixin, RevocationMixin, ReportMixin):
+class Run(PhasesMixin, RevocationMixin, ReportMixin, StormMixin):
     def __init__(self, args):
         self.args = args
         self.kind = "quick" if args.quick else "full"
@@ -120,7 +121,22 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
                 time.sleep(0.05)
         raise BenchError("%s: port %d never opened: %s" % (name, port, self.tail(name)))
 
-    def listener_of(self, pid, port, timeout=5):
+    def wait_listening(self, proc, port, name, timeout=15):
+        """Until |proc| itself listens on |port| (which another process may
+        hold too, with SO_REUSEPORT)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BenchError("%s exited (%d) at start: %s" %
+                                 (name, proc.returncode, self.tail(name)))
+            try:
+                self.listener_of(proc.pid, port, timeout=0.2, include_self=True)
+                return
+            except BenchError:
+                time.sleep(0.05)
+        raise BenchError("%s: never listened on port %d: %s" % (name, port, self.tail(name)))
+
+    def listener_of(self, pid, port, timeout=5, include_self=False):
         """The process of |pid|'s tree that accepts on |port|, a child
         rather than the parent (the worker of nginx or hitch, whose master
         also holds the socket and whose other children do not)."""
@@ -132,7 +148,7 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
                     c = line.split()
                     if c[3] == "0A" and int(c[1].split(":")[1], 16) == port:
                         inodes.add("socket:[%s]" % c[9])
-            for p in reversed(proc_tree(pid)[1:]):
+            for p in reversed(proc_tree(pid)[0 if include_self else 1:]):
                 try:
                     fds = {os.readlink("/proc/%d/fd/%s" % (p, fd))
                            for fd in os.listdir("/proc/%d/fd" % p)}
@@ -405,12 +421,19 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
             self.say("%s run: %s; budget %d s" % (self.kind, ", ".join(self.plan["systems"]),
                                                    self.plan["budget_s"]))
             self.setup()
-            self.crypto_limit()
-            try:
-                self.revocation()
-            except BenchError as e:
-                self.note("revocation: %s" % e)
-            self.main_phases()
+            only = set((self.args.only or "").split(",")) - {""}
+            if not only:
+                self.crypto_limit()
+                try:
+                    self.revocation()
+                except BenchError as e:
+                    self.note("revocation: %s" % e)
+                self.main_phases()
+            if "field" in only:
+                for name in [s for s in self.plan["systems"] if s in SERVERS]:
+                    self.with_server(name, "ecdsa", self.field_profiles)
+            if not only or "storm" in only:
+                self.storm_phase()
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -433,6 +456,5 @@ class Run(PhasesMixin, RevocationMixin, ReportMixin):
                 print()
                 print(self.table())
                 print()
-                self.say("wrote %s and %s" % (path, os.path.join(self.args.out,
-                                                                  "latest.json")))
+                self.say("wrote %s (and its latest*.json beside it)" % path)
         return 0 if status == "complete" else 1

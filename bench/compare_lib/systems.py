@@ -10,17 +10,26 @@ class Server:
     that holds the connections."""
     name = None
 
-    def __init__(self, run):
+    # Accepts TLS 1.2 as well (the field profile of a TLS 1.2 device stack).
+    tls12 = False
+
+    def __init__(self, run, ticket_keys=None):
         self.run = run
         self.proc = None
         self.port = None
         self.key = None
+        self.ticket_keys = ticket_keys  # a shared session-ticket key file
 
-    def start(self, key):
+    def start(self, key, port=None):
+        """|port|: a port another process of the same system already
+        listens on (SO_REUSEPORT): this one joins it."""
         self.key = key
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc = self.run.launch(self.name, self.argv(key), core=SERVER_CORE)
-        self.run.wait_port(self.port, self.proc, self.name)
+        if port is None:
+            self.run.wait_port(self.port, self.proc, self.name)
+        else:
+            self.run.wait_listening(self.proc, self.port, self.name)
         self.ready()
 
     def ready(self):
@@ -73,6 +82,7 @@ class MosquittoTLS(Server):
 
 class HAProxy(Server):
     name = "haproxy"
+    tls12 = True
 
     def argv(self, key):
         r = self.run
@@ -88,11 +98,13 @@ class HAProxy(Server):
             "    timeout server 10m\n"
             "frontend mqtt\n"
             "    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required "
-            "ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3\n"
+            "ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3%s\n"
             "    default_backend broker\n"
             "backend broker\n"
             "    server broker 127.0.0.1:%d\n" %
-            (self.port, r.pem[key], r.ca, r.backend_port))]
+            (self.port, r.pem[key], r.ca,
+             " tls-ticket-keys %s" % self.ticket_keys if self.ticket_keys else "",
+             r.backend_port))]
 
 
 class Nginx(Server):
@@ -183,15 +195,17 @@ class Stunnel(Server):
 
 class Mqgate(Server):
     name = "mqgate"
+    tls12 = True
 
     def argv(self, key):
         r = self.run
         return [r.mqgate, "--listen", "127.0.0.1:%d" % self.port,
                 "--backend", "127.0.0.1:%d" % r.backend_port,
                 "--cert", r.crt[key], "--key", r.key[key],
-                "--tls-min", "1.3", "--tls-max", "1.3",
+                "--tls-min", "1.2", "--tls-max", "1.3",
                 "--workers", "1", "--log-level", "warn",
-                "--state-dir", r.path("mqgate-state")] + self.auth_args()
+                "--state-dir", r.path("mqgate-state")] + self.auth_args() + (
+                    ["--ticket-keys", self.ticket_keys] if self.ticket_keys else [])
 
     def auth_args(self):
         return ["--auth", "mtls", "--client-ca", self.run.ca]

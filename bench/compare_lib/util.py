@@ -33,9 +33,12 @@ PLANS = {
         idle=8000, idle_s=2,    # idle connections held, seconds held
         max_idle=9990,          # mqgate: connections tried in one process
         revoke_devices=1000, revokes=900,   # 100 stay, to see they do
+        field_conns=1000, nagle_conns=200,  # field-profile handshakes, connect times
+        storm=19000,            # devices of the reconnect storm (at most the fd limit)
+        storm_systems=("mqgate", "haproxy"),
         bssl_rsa=True,
         retries=1,              # a block with over STEAL_MAX % steal, again
-        budget_s=19 * 60),
+        budget_s=27 * 60),
     "quick": dict(
         keys=("ecdsa",),
         systems=("mosquitto", "haproxy", "nginx", "mqgate", "mqgate-reg"),
@@ -44,6 +47,8 @@ PLANS = {
         lat_pairs=4, lat_s=2, lat_runs=1, lat_retries=1,
         idle=2000, idle_s=1, max_idle=0,
         revoke_devices=200, revokes=100,
+        field_conns=300, nagle_conns=50,
+        storm=0, storm_systems=(),           # the storm runs in the full set only
         bssl_rsa=False,
         retries=0,
         budget_s=150),
@@ -70,6 +75,13 @@ for _k, _K in (("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048")):
         ("res_rate_" + _k, "resumed-run connections per second, " + _K, "/s", "higher"),
     ]
 METRICS += [
+    ("field_mbed_cpu", "full handshake, server CPU, field profile: mbedTLS 2.28 group order "
+     "(P-521, P-384 before P-256, X25519), TLS 1.2, ECDSA P-256", "µs", "lower"),
+    ("field_mbed_group", "  group negotiated (as the client saw it)", "", None),
+    ("conn_p50", "connect -> CONNACK p50, one at a time, Nagle off (TCP_NODELAY)", "ms",
+     "lower"),
+    ("field_nagle_p50", "connect -> CONNACK p50, one at a time, field profile: Nagle on, "
+     "CONNECT written on its own", "ms", "lower"),
     ("pub64_rate", "QoS 0 publish, 64 B payload, a send per message", "msg/s", "higher"),
     ("pub64_cpu", "  server CPU per message, 64 B", "ns", "lower"),
     ("pub64_sat", "  saturated side (server CPU % / client CPU %)", "", None),
@@ -92,6 +104,18 @@ METRICS += [
     ("revoke_p50", "revocation: CLI return to session cut, p50", "ms", "lower"),
     ("revoke_p99", "revocation: CLI return to session cut, p99", "ms", "lower"),
 ]
+for _k, _K in (("", "two processes on one port sharing their ticket keys"),
+               ("nk_", "each process with its own ticket keys")):
+    METRICS += [
+        ("storm_%sback50" % _k, "reconnect storm, %s: 50%% of the devices back" % _K, "s",
+         "lower"),
+        ("storm_%sback99" % _k, "  99%% back (%s)" % _K, "s", "lower"),
+        ("storm_%sback100" % _k, "  100%% back (%s)" % _K, "s", "lower"),
+        ("storm_%sfailed" % _k, "  failed or timed-out attempts (%s)" % _K, "", "lower"),
+        ("storm_%scpu" % _k, "  server CPU per reconnect (%s)" % _K, "ms", "lower"),
+        ("storm_%sresumed" % _k, "  reconnects that resumed their session (%s)" % _K, "%",
+         "higher"),
+    ]
 METRIC = {m[0]: m for m in METRICS}
 
 

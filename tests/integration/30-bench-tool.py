@@ -162,6 +162,27 @@ try:
               "idle: mqgate RSS %s -> %s KiB, %s bytes per connection"
               % (out["rss_before_kb"], out["rss_after_kb"], out["bytes_per_conn"]))
 
+    # storm: 60 devices connect, are dropped at once and come back with a
+    # jittered backoff (base 0.2 s), resuming; mqgate's CPU over the storm.
+    rc, out, _ = bench("storm", gate.port, "--connections", 60, "--resume", "--backoff",
+                       "0.2", "--pid", gate.proc.pid, *ids)
+    if clean(out, lambda n: n == 120, "storm"):
+        st = out.get("storm") or {}
+        check(st.get("back") == 60 and 0 <= st["back_50_s"] <= st["back_99_s"] <=
+              st["back_100_s"] <= 5 and st["failed_attempts"] == 0,
+              "storm: all 60 back, 50%% at %s s, 100%% at %s s" %
+              (st.get("back_50_s"), st.get("back_100_s")))
+        check(st.get("resumed") == 60 and st.get("resumed_share") == 1.0 and
+              st.get("target_cpu_ms_per_reconnect", -1) >= 0,
+              "storm: every reconnect resumed, mqgate CPU %s ms per reconnect" %
+              st.get("target_cpu_ms_per_reconnect"))
+    # --nagle: the device's own socket options; still connects.
+    rc, out, _ = bench("conn", gate.port, "--connections", 5, "--concurrency", 1, "--nagle",
+                       "--tls", "1.2", "--groups", "P-521:P-384:P-256:X25519", *ids)
+    if clean(out, lambda n: n == 5, "conn --nagle, mbedTLS group order"):
+        check(out.get("groups") == {"X25519": 5},
+              "conn, TLS 1.2, mbedTLS group order: mqgate chose X25519 (%s)" % out.get("groups"))
+
     # A device of an unknown CA: every connection refused with that alert.
     rc, out, _ = bench("conn", gate.port, "--connections", 8, "--insecure",
                        "--cert", rogue_cert, "--key", rogue_key)
