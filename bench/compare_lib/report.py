@@ -86,11 +86,11 @@ class ReportMixin:
             if not better:
                 continue
             peer = [r["value"] for r in self.rows if r["metric"] == mid and
-                    r["system"] in PEERS]
+                    r["system"] in PEERS and isinstance(r["value"], (int, float))]
             if peer:
                 best = min(peer) if better == "lower" else max(peer)
                 for r in self.rows:
-                    if r["metric"] == mid and best:
+                    if r["metric"] == mid and best and isinstance(r["value"], (int, float)):
                         r["ratio_to_best_peer"] = r["value"] / best
         rows = list(self.rows)
         for name, t in (self.crypto or {}).get("tools", {}).items():
@@ -136,7 +136,8 @@ class ReportMixin:
             "true` (Mosquitto TLS too): with Mosquitto's default, Nagle's algorithm on "
             "its subscriber legs adds 4-14 ms to every system's latency at these rates. "
             "Every system: the same "
-            "server certificate, CA and TLS settings (TLS 1.3 only, client certificate "
+            "server certificate, CA and TLS settings (TLS 1.3, which every row but the "
+            "TLS 1.2 field profile negotiates; HAProxy and mqgate accept 1.2 too; client certificate "
             "required, verified against the demo CA; device keys ECDSA P-256).")
         lines.append(
             "- Server pinned to core %d; mqgate-bench, the backend broker, Redis and this "

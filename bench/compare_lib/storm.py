@@ -126,8 +126,11 @@ class StormMixin:
         for k, metric in (("back_50_s", "back50"), ("back_99_s", "back99"),
                           ("back_100_s", "back100")):
             v = st.get(k)
-            self.record(name, pre + metric, v if v is not None and v >= 0 else "never",
-                        devices=n)
+            if v is not None and v >= 0:
+                self.record(name, pre + metric, v, devices=n)
+            else:
+                self.note("%s %s: fewer than %s of the devices back by the end of the run "
+                          "(%s of %d)" % (name, what, metric[4:] + "%", st.get("back"), n))
         self.record(name, pre + "failed", st.get("failed_attempts"),
                     timed_out=st.get("timed_out"), attempts=st.get("attempts"))
         cpu = st.get("target_cpu_ms_per_reconnect")

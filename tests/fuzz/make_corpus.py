@@ -396,13 +396,44 @@ def crl_seeds(certgen, tmp):
     return seeds
 
 
+# --- TLS key exchange --------------------------------------------------------
+
+def keyshare_seeds():
+    """One byte: the length of the supported_groups body; then that body,
+    then the key_share body (tlsgroups.h)."""
+    X25519, P256, P384, P521, BP512 = 29, 23, 24, 25, 28
+
+    def sg(*groups):
+        body = b"".join(struct.pack(">H", g) for g in groups)
+        return struct.pack(">H", len(body)) + body
+
+    def ks(*shares):
+        body = b"".join(struct.pack(">HH", g, n) + b"\xab" * n for g, n in shares)
+        return struct.pack(">H", len(body)) + body
+
+    def seed(groups, shares):
+        return bytes([len(groups)]) + groups + shares
+
+    mbed = sg(P521, BP512, P384, P256, X25519)
+    return {
+        "wolfssl-p256-share": seed(mbed, ks((P256, 65))),
+        "x25519-share": seed(sg(X25519, P256), ks((X25519, 32))),
+        "p384-and-p256-shares": seed(mbed, ks((P384, 97), (P256, 65))),
+        "p521-share-only": seed(mbed, ks((P521, 133))),
+        "share-not-supported": seed(sg(P384), ks((P256, 65))),
+        "empty-key": seed(mbed, ks((P256, 0))),
+        "truncated-share": seed(mbed, ks((P256, 65))[:20]),
+        "trailing-byte": seed(mbed, ks((P256, 65)) + b"\x00"),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--certgen",
                     default=os.path.join(ROOT, "build/bench/mqgate-certgen"))
     ap.add_argument("targets", nargs="*",
                     default=["connect", "connack", "certinfo", "pem",
-                             "config", "crl"])
+                             "config", "crl", "keyshare"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pki = None
@@ -415,7 +446,7 @@ def main():
             seeds = {"connect": connect_seeds, "connack": connack_seeds,
                      "certinfo": lambda: certinfo_seeds(pki),
                      "pem": lambda: pem_seeds(pki),
-                     "config": config_seeds,
+                     "config": config_seeds, "keyshare": keyshare_seeds,
                      "crl": lambda: crl_seeds(a.certgen, tmp)}[t]()
             d = os.path.join(HERE, "corpus", t)
             os.makedirs(d, exist_ok=True)
