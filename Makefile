@@ -69,7 +69,7 @@ demo: build
 
 # mqgate against Mosquitto TLS, HAProxy, NGINX, hitch and stunnel on this
 # machine (bench/compare, results in bench/results/): the full set (under
-# 20 minutes) or the reduced one (under 3). bench-deps.sh installs the peers.
+# 30 minutes, with the reconnect storm) or the reduced one (under 3). bench-deps.sh installs the peers.
 bench: build
 	@scripts/bench-deps.sh
 	@bench/compare --build $(BUILD)

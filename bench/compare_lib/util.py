@@ -38,7 +38,7 @@ PLANS = {
         storm_systems=("mqgate", "haproxy"),
         bssl_rsa=True,
         retries=1,              # a block with over STEAL_MAX % steal, again
-        budget_s=27 * 60),
+        budget_s=32 * 60),
     "quick": dict(
         keys=("ecdsa",),
         systems=("mosquitto", "haproxy", "nginx", "mqgate", "mqgate-reg"),
