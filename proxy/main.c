@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include <openssl/mem.h>
+
 #include "config.h"
 #include "crls.h"
 #include "log.h"
@@ -46,6 +48,8 @@ static void on_hup(uv_signal_t *h, int signum) {
   mqg_config cfg;
   char err[512];
   mqg_tls *t = NULL;
+  mqg_ticket_key keys[MQG_TICKET_KEYS_MAX];
+  size_t nkeys = 0;
   int taken = 0;
   /* Before the first READY=1 a reload is not announced: RELOADING=1 then
    * READY=1 would tell the service manager we are ready when we are not. */
@@ -55,12 +59,14 @@ static void on_hup(uv_signal_t *h, int signum) {
    * not load, leave every running setting as it was. */
   if (mqg_config_load(&cfg, d->argc, d->argv, err, sizeof(err)) != 0 ||
       (t = mqg_tls_new(&cfg, err, sizeof(err))) == NULL ||
-      mqg_crls_configure(h->loop, &cfg, t, err, sizeof(err)) != 0 ||
-      (cfg.ticket_keys[0] != '\0' && mqg_tls_ticket_keys_load(cfg.ticket_keys, err,
-                                                               sizeof(err)) != 0)) {
+      (cfg.ticket_keys[0] != '\0' &&
+       mqg_tls_ticket_keys_read(cfg.ticket_keys, keys, &nkeys, err, sizeof(err)) != 0) ||
+      mqg_crls_configure(h->loop, &cfg, t, err, sizeof(err)) != 0) {
     mqg_log(MQG_LOG_ERROR, "reload refused, keeping the running settings: %s", err);
   } else {
-    if (cfg.ticket_keys[0] == '\0' && d->file_keys)
+    if (nkeys > 0)
+      mqg_tls_set_ticket_keys(keys, nkeys);
+    else if (d->file_keys)
       mqg_tls_clear_ticket_keys(); /* the option was removed */
     d->file_keys = cfg.ticket_keys[0] != '\0';
     mqg_server_set_tls(d->server, t);
@@ -72,6 +78,7 @@ static void on_hup(uv_signal_t *h, int signum) {
   }
   mqg_tls_free(t);
   mqg_config_cleanup(&cfg);
+  OPENSSL_cleanse(keys, sizeof(keys));
   if (d->is_ready)
     mqg_notify_ready(!taken ? "reload refused, running with the previous settings"
                                : d->status);

@@ -150,11 +150,11 @@ out:
   return rc;
 }
 
-int mqg_tls_ticket_keys_load(const char *path, char *err, size_t errlen) {
+int mqg_tls_ticket_keys_read(const char *path, mqg_ticket_key *keys, size_t *n, char *err,
+                             size_t errlen) {
   static char buf[FILE_MAX + 1];
   static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
-  mqg_ticket_key keys[MQG_TICKET_KEYS_MAX];
-  size_t n = 0, len;
+  size_t len;
   char why[160];
   int rc = -EINVAL;
   FILE *f = fopen(path, "r");
@@ -168,14 +168,23 @@ int mqg_tls_ticket_keys_load(const char *path, char *err, size_t errlen) {
     snprintf(err, errlen, "ticket keys %s: read error", path);
   else if (len > FILE_MAX)
     snprintf(err, errlen, "ticket keys %s: larger than %d bytes", path, FILE_MAX);
-  else if (mqg_tls_ticket_keys_parse(buf, len, keys, &n, why, sizeof(why)) != 0)
+  else if (mqg_tls_ticket_keys_parse(buf, len, keys, n, why, sizeof(why)) != 0)
     snprintf(err, errlen, "ticket keys %s: %s", path, why);
   else
-    rc = mqg_tls_set_ticket_keys(keys, n);
+    rc = 0;
   OPENSSL_cleanse(buf, sizeof(buf));
   pthread_mutex_unlock(&buf_lock);
-  OPENSSL_cleanse(keys, sizeof(keys));
   fclose(f);
+  return rc;
+}
+
+int mqg_tls_ticket_keys_load(const char *path, char *err, size_t errlen) {
+  mqg_ticket_key keys[MQG_TICKET_KEYS_MAX];
+  size_t n = 0;
+  int rc = mqg_tls_ticket_keys_read(path, keys, &n, err, errlen);
+  if (rc == 0)
+    rc = mqg_tls_set_ticket_keys(keys, n);
+  OPENSSL_cleanse(keys, sizeof(keys));
   return rc;
 }
 

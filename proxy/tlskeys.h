@@ -74,9 +74,16 @@ void mqg_tls_clear_ticket_keys(void);
 int mqg_tls_ticket_keys_parse(const char *text, size_t len, mqg_ticket_key *out, size_t *n,
                               char *err, size_t errlen);
 
-/* mqg_tls_ticket_keys_load reads and parses the file |path| and, if it is
- * good, makes its keys the process's (mqg_tls_set_ticket_keys); a bad file
- * changes nothing. */
+/* mqg_tls_ticket_keys_read reads and parses the file |path| into |out|
+ * (room for MQG_TICKET_KEYS_MAX keys) and |*n|, changing nothing in force:
+ * a reload reads first and applies (mqg_tls_set_ticket_keys) only once
+ * everything else of it is good. The caller wipes |out| (OPENSSL_cleanse)
+ * when done. */
+int mqg_tls_ticket_keys_read(const char *path, mqg_ticket_key *out, size_t *n, char *err,
+                             size_t errlen);
+
+/* mqg_tls_ticket_keys_load reads the file |path| and, if it is good, makes
+ * its keys the process's; a bad file changes nothing. */
 int mqg_tls_ticket_keys_load(const char *path, char *err, size_t errlen);
 
 /* mqg_tls_ticket_keys_install makes |ctx| protect its tickets with the

@@ -1,4 +1,4 @@
-"""58: --max-handshakes: at the bound a worker stops accepting, new
+"""63: --max-handshakes: at the bound a worker stops accepting, new
 connections wait in the listen backlog, and accepting resumes as
 handshakes end. Two silent connections fill a bound of 2 (one worker); a
 real device then waits until they time out (--handshake-timeout 1s) and
