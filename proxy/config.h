@@ -97,9 +97,9 @@
     "associated-client records waiting for Redis at once, per worker; more "  \
     "are dropped and counted")                                                \
   X(max_handshakes, UINT, "1000", "N",                                        \
-    "TLS handshakes in progress per worker; past it, new connections wait in " \
-    "the listen backlog (a reconnect storm finishes what it started); 0 = "   \
-    "no bound")                                                              \
+    "TLS handshakes in progress per worker; past it, while the worker is "     \
+    "busy, new connections wait in the listen backlog (a reconnect storm "    \
+    "finishes what it started); 0 = no bound")                               \
   X(source_rate, UINT, "0", "N",                                              \
     "new connections per second from one source address (IPv6: one /64); "    \
     "0 = no limit")                                                           \

@@ -191,6 +191,9 @@ struct mqg_worker {
   size_t nconns;
   unsigned handshakes;     /* connections in HANDSHAKE */
   int accept_paused;       /* at --max-handshakes: the listener is not polled */
+  uv_timer_t hs_check;     /* while paused: resumes once the loop is not busy */
+  uint64_t busy_t, busy_idle; /* start of the busy window: time, loop idle time */
+  int busy;                /* the loop was idle < 20% of the last window */
 };
 
 /* conn.c */

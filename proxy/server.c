@@ -20,6 +20,8 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define ACCEPTS_PER_WAKEUP 64
 #define EMFILE_RETRY_MS 100
+#define BUSY_WINDOW_MS 50
+#define BUSY_WINDOW_NS (BUSY_WINDOW_MS * 1000000ull)
 
 struct mqg_server {
   mqg_proxy_opts opts;
@@ -48,6 +50,7 @@ static int listen_socket(const struct sockaddr_storage *addr) {
 }
 
 static void on_accept(uv_poll_t *h, int status, int events);
+static void on_hs_check(uv_timer_t *t);
 
 static void on_accept_retry(uv_timer_t *t) {
   mqg_worker *w = t->data;
@@ -55,30 +58,58 @@ static void on_accept_retry(uv_timer_t *t) {
     uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
 }
 
-/* At --max-handshakes the listener is not polled: new connections wait in
- * the kernel's backlog, and the handshakes in progress get the worker's CPU
- * and finish, instead of every one of a storm's slowing down all the others
- * until all time out. Each handshake that ends makes room again. */
+/* Whether the worker's loop is busy: idle (waiting in epoll) less than a
+ * fifth of the last BUSY_WINDOW_NS or more (uv_metrics_idle_time). */
+static int worker_busy(mqg_worker *w) {
+  uint64_t now = uv_hrtime();
+  if (now - w->busy_t >= BUSY_WINDOW_NS) {
+    uint64_t idle = uv_metrics_idle_time(&w->loop);
+    w->busy = (idle - w->busy_idle) * 5 < now - w->busy_t;
+    w->busy_t = now;
+    w->busy_idle = idle;
+  }
+  return w->busy;
+}
+
+static void resume_accept(mqg_worker *w) {
+  w->accept_paused = 0;
+  uv_timer_stop(&w->hs_check);
+  if (w->drain_phase == 0 && !atomic_load(&w->stopping) &&
+      !uv_is_active((uv_handle_t *)&w->accept_retry)) /* not paused for EMFILE */
+    uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
+}
+
+/* At --max-handshakes, while the worker is busy, the listener is not
+ * polled: new connections wait in the kernel's backlog and the handshakes
+ * in progress get the worker's CPU and finish, instead of every one of a
+ * storm's slowing down all the others until all time out. Each handshake
+ * that ends makes room again. Handshakes that wait for their peers (slow
+ * or silent clients) cost no CPU and leave the loop idle: they never stop
+ * accepting, so they cannot lock devices out (their timeout ends them). */
 static int at_handshake_bound(mqg_worker *w) {
   unsigned max = atomic_load_explicit(&w->opts->max_handshakes, memory_order_relaxed);
-  if (max == 0 || w->handshakes < max)
+  if (max == 0 || w->handshakes < max || !worker_busy(w))
     return 0;
   if (!w->accept_paused) {
     w->accept_paused = 1;
     MQG_COUNT(accept_pauses, 1);
     uv_poll_stop(&w->accept_poll);
+    uv_timer_start(&w->hs_check, on_hs_check, BUSY_WINDOW_MS, BUSY_WINDOW_MS);
   }
   return 1;
 }
 
+static void on_hs_check(uv_timer_t *t) {
+  mqg_worker *w = t->data;
+  if (!w->accept_paused || !worker_busy(w))
+    resume_accept(w);
+}
+
 void server__handshake_done(mqg_worker *w) {
   w->handshakes--;
-  if (w->accept_paused && w->drain_phase == 0 && !atomic_load(&w->stopping) &&
-      w->handshakes < atomic_load_explicit(&w->opts->max_handshakes, memory_order_relaxed)) {
-    w->accept_paused = 0;
-    if (!uv_is_active((uv_handle_t *)&w->accept_retry)) /* not paused for EMFILE */
-      uv_poll_start(&w->accept_poll, UV_READABLE, on_accept);
-  }
+  if (w->accept_paused &&
+      w->handshakes < atomic_load_explicit(&w->opts->max_handshakes, memory_order_relaxed))
+    resume_accept(w);
 }
 
 static void on_accept(uv_poll_t *h, int status, int events) {
@@ -124,6 +155,7 @@ static void worker_close(mqg_worker *w) {
     return;
   w->drain_phase = 3;
   uv_close((uv_handle_t *)&w->accept_retry, NULL);
+  uv_close((uv_handle_t *)&w->hs_check, NULL);
   uv_close((uv_handle_t *)&w->wakeup, NULL);
   uv_close((uv_handle_t *)&w->crl_recheck, NULL);
   uv_close((uv_handle_t *)&w->drain, NULL);
@@ -195,6 +227,7 @@ static void on_wakeup(uv_async_t *a) {
   close(w->lfd);
   w->lfd = -1;
   uv_timer_stop(&w->accept_retry);
+  uv_timer_stop(&w->hs_check);
   for (mqg_conn *c = w->conns, *next; c != NULL; c = next) {
     next = c->next;
     if (c->state == CONN_HANDSHAKE || c->state == CONN_CONNECT || c->state == CONN_BACKEND)
@@ -311,8 +344,13 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
       return NULL;
     }
     uv_loop_init(&w->loop);
+    /* For --max-handshakes: whether the loop is busy. */
+    uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
     uv_poll_init_socket(&w->loop, &w->accept_poll, w->lfd);
     uv_timer_init(&w->loop, &w->accept_retry);
+    uv_timer_init(&w->loop, &w->hs_check);
+    w->hs_check.data = w;
+    w->busy_t = uv_hrtime(); /* the first busy window starts now */
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_async_init(&w->loop, &w->crl_recheck, on_crl_recheck);
     w->crl_recheck.data = w;
