@@ -1,4 +1,4 @@
-"""60: no connect stall for a device that leaves Nagle on.
+"""64: no connect stall for a device that leaves Nagle on.
 
 A client like most device SDKs: Python's ssl over a socket with its default
 options (Nagle ON), the CONNECT written after the handshake as a write of its

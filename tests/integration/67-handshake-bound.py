@@ -1,4 +1,4 @@
-"""63: --max-handshakes: at the bound, while the worker is busy, it stops
+"""67: --max-handshakes: at the bound, while the worker is busy, it stops
 accepting; new connections wait in the listen backlog and accepting resumes
 as handshakes end. A burst of 1,500 real handshakes at once against one
 worker with a bound of 16 makes it pause (mqgate_accept_pauses_total) and

@@ -1,4 +1,4 @@
-"""62: session resumption across proxies that share their ticket keys
+"""66: session resumption across proxies that share their ticket keys
 (--ticket-keys FILE, auth mtls).
 
 Two mqgate processes read the same key file: a session ticket one of them

@@ -1,4 +1,4 @@
-"""61: the key exchange a device gets.
+"""65: the key exchange a device gets.
 
 mqgate picks the group by its own order (--tls-groups, default
 X25519:P-256:P-384), not the device's: a client listing P-384 first (as
