@@ -123,6 +123,10 @@
  *       ...}, by not_after then fp; "" for a condition not given.
  *   mqgate_resolve P ca|cert hex-prefix                              RO
  *       At most 2 ids (certificates: tombstones too) with that prefix.
+ *   mqgate_layout P                                                  RO
+ *       1 when P holds a layout-1 registry not migrated yet, else 2.
+ *   mqgate_migrate_cert P fp ACTOR [client last_seen ...]
+ *       mqgatectl migrate: one layout-1 record rewritten in layout 2.
  *   mqgate_ca_read P id                                              RO
  *   mqgate_ca_list P                                                 RO
  *       {id, subject, cn, serial, not_before, not_after, status,

@@ -154,12 +154,7 @@ static void check_ready(mqg_regclient *rc) {
   rc->hooks->on_ready(rc->arg);
   load_settings(rc);
   load_cas(rc);
-  /* EXISTS of layout 1's expiry index, unless layout 2 is marked. */
-  redisAsyncCommand(rc->cmd, on_layout, NULL,
-                    "EVAL_RO %s 0 %s",
-                    "if redis.call('EXISTS', ARGV[1] .. ':meta') == 1 then return 0 end "
-                    "return redis.call('EXISTS', ARGV[1] .. ':certs')",
-                    rc->prefix);
+  redisAsyncCommand(rc->cmd, on_layout, NULL, "FCALL_RO mqgate_layout 0 %s", rc->prefix);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {

@@ -56,4 +56,16 @@ local function migrate_cert(args)
   return out
 end
 
+-- layout P: 1 when P holds a layout-1 registry not yet migrated (its
+-- P:certs index, no layout mark), else 2.
+local function layout(args)
+  nargs(args, 1, 'P')
+  local P = prefix(args)
+  if redis.call('EXISTS', P .. ':meta') == 0 and redis.call('EXISTS', P .. ':certs') == 1 then
+    return 1
+  end
+  return 2
+end
+
 register('mqgate_migrate_cert', migrate_cert)
+register('mqgate_layout', layout, true)
