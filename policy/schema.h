@@ -60,6 +60,10 @@
  *   P:rate:<unix second> registrations counted in that second (expires)
  *   P:audit              stream, newest MQG_AUDIT_MAX (about): actor action
  *                        object before after detail, one entry per change
+ *   P:tickets            hash: keys = the cluster's session-ticket keys, 80
+ *                        bytes each (16 name, 32 AES-256, 32 HMAC), older
+ *                        ones first, then current, then next; at = when
+ *                        the current one became current
  *   P:proxy:<id>         string (JSON), one proxy's heartbeat, expires;
  *   P:proxies            sorted set: proxy id scored by last heartbeat (ms)
  *
@@ -73,6 +77,7 @@
  *   "cert <fp> <status>"   status as above, or "deleted"
  *   "ca <id> <status>"     active | inactive | deleted | registered
  *   "settings"             any cluster setting changed
+ *   "tickets created|rotated"  the session-ticket keys changed
  *
  * Library functions (FCALL name 0 prefix args...; "RO": read-only, called
  * with FCALL_RO). Errors are error replies whose first word is a class:
@@ -123,6 +128,9 @@
  *       ...}, by not_after then fp; "" for a condition not given.
  *   mqgate_resolve P ca|cert hex-prefix                              RO
  *       At most 2 ids (certificates: tombstones too) with that prefix.
+ *   mqgate_ticket_keys P now rotate_s candidate ACTOR
+ *       The cluster's ticket keys {at, keys}, created or rotated with the
+ *       caller's 2 fresh keys (candidate, 160 bytes) when due.
  *   mqgate_layout P                                                  RO
  *       1 when P holds a layout-1 registry not migrated yet, else 2.
  *   mqgate_migrate_cert P fp ACTOR [client last_seen ...]

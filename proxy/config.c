@@ -91,6 +91,8 @@ static int parse_ms(const char *s, uint64_t *out) {
     mul = 1;
   else if (strcmp(u, "m") == 0)
     mul = 60000;
+  else if (strcmp(u, "h") == 0)
+    mul = 3600000;
   else
     return -EINVAL;
   if (v > UINT64_MAX / mul / 2)

@@ -17,7 +17,7 @@
 /* Kinds of option value:
  *   STR      text
  *   UINT     unsigned integer
- *   MS       a duration: "250ms", "10s", "2m"; a bare number is seconds
+ *   MS       a duration: "250ms", "10s", "2m", "1h"; a bare number is seconds
  *   SIZE     bytes: "65536", "64k", "1m"
  *   TLSVER   "1.0", "1.1", "1.2" or "1.3" (held as TLS1_x_VERSION)
  *   LIST     a list of text items (mqg_strlist): each occurrence of the
@@ -75,6 +75,10 @@
     "key exchange groups, in mqgate's order of preference (X25519, P-256, "   \
     "P-384, P-521); a TLS 1.3 key share the device sent for one of them is "  \
     "taken as it is")                                                         \
+  X(ticket_rotate, MS, "1h", "DUR",                                         \
+    "(registry) rotation period of the session-ticket keys the cluster's "    \
+    "proxies share through Redis (resumption on any proxy); 0 = each proxy "  \
+    "keeps its own")                                                          \
   X(ticket_keys, STR, "", "FILE",                                             \
     "session-ticket keys shared by proxies (auth mtls): base64 lines of 48 "  \
     "or 80 bytes, newest last; the next-to-last encrypts; reread on SIGHUP; " \

@@ -54,6 +54,7 @@
 #include "cache.h"
 #include "config.h"
 #include "heartbeat.h"
+#include "regtickets.h"
 #include "mtls_verify.h"
 #include "reason.h"
 #include "regclient.h"
@@ -146,6 +147,7 @@ typedef struct {
   const char *redis_password_file;
   const char *redis_sentinels, *redis_master;
   uint64_t redis_stale_ms;
+  uint64_t ticket_rotate_ms; /* registry mode: shared ticket keys; 0: own */
   mqg_cache *cache;          /* registry answers, shared */
   pthread_mutex_t tls_lock;  /* guards |tls| */
   mqg_tls *tls;              /* the context for new connections (a ref) */
@@ -180,6 +182,7 @@ struct mqg_worker {
   mqg_proxy_opts *opts;    /* shared, borrowed */
   mqg_regclient *reg;      /* auth mode registry: this worker's Redis link */
   mqg_heartbeat *heartbeat; /* worker 0 in registry mode: the proxy's */
+  mqg_regtickets *tickets;  /* worker 0 in registry mode: shared ticket keys */
   mqg_mtls_verifier *verifier; /* the registered CAs, as last read */
   int ready;               /* reported ready (server__worker_ready) */
   int cas_failed;          /* the last read of the CAs failed: fail closed */

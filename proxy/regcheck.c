@@ -347,6 +347,7 @@ static void recheck_all(mqg_worker *w) {
 
 static void on_ready(void *arg) {
   mqg_worker *w = arg;
+  mqg_regtickets_refresh(w->tickets);
   /* Invalidations may have been missed while the link was down: forget
    * every answer. Live sessions are asked about once the CAs are read
    * (on_cas), which follows every ready. */
@@ -460,8 +461,13 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
             strict ? "strict" : "default", s->registration[0] ? s->registration : "manual");
 }
 
+static void on_tickets_event(void *arg) {
+  mqg_worker *w = arg;
+  mqg_regtickets_refresh(w->tickets);
+}
+
 static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_invalidate,
-                                          on_cas, on_settings};
+                                          on_cas, on_settings, on_tickets_event};
 
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
   mqg_regclient_cfg cfg = {w->opts->redis_url, w->opts->redis_password_file,

@@ -273,6 +273,8 @@ static void on_event(redisAsyncContext *ac, void *r, void *priv) {
   } else if (n >= 1 && strcmp(what, "settings") == 0) {
     rc->hooks->on_invalidate(rc->arg);
     load_settings(rc);
+  } else if (n >= 1 && strcmp(what, "tickets") == 0) {
+    rc->hooks->on_tickets_event(rc->arg);
   } else {
     mqg_log(MQG_LOG_WARN, "registry: unknown event \"%s\"", msg);
   }
@@ -631,6 +633,49 @@ int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb 
   mqg_hex32(fp, hex);
   if (redisAsyncCommand(rc->cmd, on_status, q, "FCALL_RO mqgate_status 0 %s %s", rc->prefix,
                         hex) != REDIS_OK) {
+    free(q);
+    return -1;
+  }
+  return 0;
+}
+
+struct tickets_req {
+  mqg_tickets_cb cb;
+  void *arg;
+};
+
+static void on_ticket_keys(redisAsyncContext *ac, void *r, void *priv) {
+  struct tickets_req *q = priv;
+  redisReply *reply = r;
+  if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+      reply->element[0]->type == REDIS_REPLY_STRING &&
+      reply->element[1]->type == REDIS_REPLY_STRING) {
+    q->cb(q->arg, strtoll(reply->element[0]->str, NULL, 10),
+          (const uint8_t *)reply->element[1]->str, reply->element[1]->len);
+  } else {
+    if (reply != NULL)
+      malformed("reading the ticket keys", reply);
+    q->cb(q->arg, 0, NULL, 0);
+  }
+  free(q);
+}
+
+int mqg_regclient_ticket_keys(mqg_regclient *rc, const uint8_t candidate[160],
+                              unsigned rotate_s, mqg_tickets_cb cb, void *arg) {
+  if (!rc->ready)
+    return -1;
+  struct tickets_req *q = malloc(sizeof(*q));
+  if (q == NULL)
+    return -1;
+  q->cb = cb;
+  q->arg = arg;
+  char now[24], every[24];
+  snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+  snprintf(every, sizeof(every), "%u", rotate_s);
+  const char *argv[] = {"FCALL", "mqgate_ticket_keys", "0", rc->prefix, now, every,
+                        (const char *)candidate, "proxy"};
+  size_t lens[] = {5, 18, 1, strlen(rc->prefix), strlen(now), strlen(every), 160, 5};
+  if (redisAsyncCommandArgv(rc->cmd, on_ticket_keys, q, 8, argv, lens) != REDIS_OK) {
     free(q);
     return -1;
   }

@@ -52,6 +52,8 @@ typedef struct {
   void (*on_cas)(void *arg, const char *pem, size_t len);
   /* Cluster settings were read (at ready and on every "settings" event). */
   void (*on_settings)(void *arg, const mqg_reg_settings *s);
+  /* "tickets ..." arrived: the cluster's session-ticket keys changed. */
+  void (*on_tickets_event)(void *arg);
 } mqg_regclient_hooks;
 
 /* Where the link goes. */
@@ -153,6 +155,18 @@ void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *cl
  * forget. */
 void mqg_regclient_heartbeat(mqg_regclient *rc, const char *id, const char *json,
                              unsigned ttl_s);
+
+/* |keys| NULL: no answer (the link dropped, or a malformed one); else the
+ * cluster's ticket keys, |len| bytes (schema.h P:tickets), borrowed. */
+typedef void (*mqg_tickets_cb)(void *arg, int64_t at, const uint8_t *keys, size_t len);
+
+/* mqg_regclient_ticket_keys asks for the cluster's session-ticket keys
+ * (FCALL mqgate_ticket_keys), offering |candidate| (two fresh keys, 160
+ * bytes) for when the set is created or rotated (every |rotate_s|). |cb|
+ * runs once. Returns 0, or -1 (|cb| not called) if the link is not
+ * ready. */
+int mqg_regclient_ticket_keys(mqg_regclient *rc, const uint8_t candidate[160],
+                              unsigned rotate_s, mqg_tickets_cb cb, void *arg);
 
 /* mqg_hex32 writes the 64 lowercase hex digits of |b| (32 bytes) and a NUL. */
 void mqg_hex32(const uint8_t b[32], char out[65]);

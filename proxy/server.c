@@ -161,6 +161,8 @@ static void worker_close(mqg_worker *w) {
   uv_close((uv_handle_t *)&w->drain, NULL);
   mqg_heartbeat_free(w->heartbeat);
   w->heartbeat = NULL;
+  mqg_regtickets_free(w->tickets);
+  w->tickets = NULL;
   if (w->reg != NULL)
     regcheck__stop(w);
 }
@@ -299,6 +301,7 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
     s->opts.registry = 1;
     s->opts.redis_url = cfg->redis;
     s->opts.redis_password_file = cfg->redis_password_file;
+    s->opts.ticket_rotate_ms = cfg->ticket_rotate;
     s->opts.redis_prefix = cfg->redis_prefix;
     s->opts.redis_sentinels = cfg->redis_sentinels;
     s->opts.redis_master = cfg->redis_master;
@@ -363,8 +366,11 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
       return NULL;
     }
     /* One heartbeat per process, from the first worker's link. */
-    if (s->opts.registry && i == 0)
+    if (s->opts.registry && i == 0) {
       w->heartbeat = mqg_heartbeat_new(&w->loop, w->reg, cfg->listen);
+      if (s->opts.ticket_rotate_ms > 0)
+        w->tickets = mqg_regtickets_new(&w->loop, w->reg, s->opts.ticket_rotate_ms);
+    }
   }
   mqg_log(MQG_LOG_INFO, "listening on %s with %u workers, backend %s", cfg->listen,
           n, cfg->backend);
