@@ -6,8 +6,8 @@ kept apart, the library loaded on demand, settings, the audit log."""
 import json
 import subprocess
 
-from harness import (Layout, Pki, Redis, Workdir, check, ctl, finish, free_port,
-                     wait_port)
+from harness import (Pki, Redis, Workdir, check, ctl, finish, free_port, wait_port)
+from harness_registry import Layout
 
 wd = Workdir()
 

@@ -7,8 +7,8 @@ import os
 import subprocess
 import time
 
-from harness import (CERTGEN, MQGATECTL, Layout, Pki, Redis, Resp, Workdir, check, ctl,
-                     finish, run)
+from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness_registry import Layout
 
 RATE = 15
 wd = Workdir()

@@ -10,8 +10,8 @@ import re
 import subprocess
 import time
 
-from harness import (CERTGEN, Layout, Pki, Redis, Resp, Workdir, cert_facts, check, ctl,
-                     finish, run)
+from harness import (CERTGEN, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness_registry import (Layout, cert_facts)
 
 P = "t13"
 wd = Workdir()

@@ -6,8 +6,8 @@ import json
 import os
 import subprocess
 
-from harness import (CERTGEN, MQGATECTL, Layout, Pki, Redis, Resp, Workdir, check, ctl,
-                     finish, run)
+from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness_registry import Layout
 
 RATE = 15
 BYPASS = "--unsafe-bypass-rate-limit-for-test-setup"

@@ -9,9 +9,9 @@ import os
 import re
 import subprocess
 
-from harness import (Client, Layout, Mosquitto, Mqgate, Pki, Redis, Workdir, cert_facts,
-                     check, client_context, connect_packet, ctl, finish, handshake_error,
-                     wait_for)
+from harness import (Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check, client_context,
+                     connect_packet, ctl, finish, handshake_error, wait_for)
+from harness_registry import (Layout, cert_facts)
 
 P = "t15"
 wd = Workdir()

@@ -15,9 +15,9 @@ import os
 import subprocess
 import time
 
-from harness import (TEST_CLIENT, Client, Layout, Mosquitto, Mqgate, Pki, Redis, Workdir,
-                     check, client_context, connect_packet, ctl, finish, handshake_error,
-                     wait_for)
+from harness import (TEST_CLIENT, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
+                     client_context, connect_packet, ctl, finish, handshake_error, wait_for)
+from harness_registry import Layout
 
 P = "t21"
 wd = Workdir()

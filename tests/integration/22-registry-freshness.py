@@ -11,9 +11,10 @@ import json
 import ssl
 import time
 
-from harness import (Client, HoldRelay, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
-                     client_context, connect_packet, ctl, finish, free_port,
-                     handshake_error, scrape, tls_alert_of, wait_for)
+from harness import (Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check, client_context,
+                     connect_packet, ctl, finish, free_port, handshake_error, scrape,
+                     tls_alert_of, wait_for)
+from harness_registry import HoldRelay
 
 P = "t22"
 wd = Workdir()

@@ -7,9 +7,9 @@ import socket
 import threading
 import time
 
-from harness import (Client, Layout, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
-                     client_context, connect_packet, ctl, finish, free_port, scrape,
-                     wait_for)
+from harness import (Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check, client_context,
+                     connect_packet, ctl, finish, free_port, scrape, wait_for)
+from harness_registry import Layout
 
 P = "t24"
 wd = Workdir()

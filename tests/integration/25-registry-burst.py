@@ -11,9 +11,10 @@ import json
 import os
 import time
 
-from harness import (CERTGEN, Client, HoldRelay, Mosquitto, Mqgate, Pki, Redis, Resp,
-                     Workdir, check, client_context, connect_packet, ctl, finish, free_port,
-                     run, scrape, subscribe_packet, wait_for)
+from harness import (CERTGEN, Client, Mosquitto, Mqgate, Pki, Redis, Resp, Workdir, check,
+                     client_context, connect_packet, ctl, finish, free_port, run, scrape,
+                     subscribe_packet, wait_for)
+from harness_registry import HoldRelay
 
 P = "t25"
 BURST = 30000
