@@ -64,8 +64,9 @@ typedef struct {
 
 /* ctl_parse reads |argv[0..argc)| (after the command words) into |opts|
  * (|nopts|) and positional words into |pos| (at most |maxpos|, count in
- * |*npos|). Returns 0, CTL_EXIT_USAGE after printing the problem, or -1
- * after printing |help| for --help. */
+ * |*npos|); every slot of |pos| past |*npos| is NULL, whatever the outcome.
+ * Returns 0, CTL_EXIT_USAGE after printing the problem, or -1 after
+ * printing |help| for --help. */
 int ctl_parse(ctl_ctx *ctx, int argc, char **argv, ctl_opt *opts,
               size_t nopts, char **pos, int maxpos, int *npos,
               const char *help);

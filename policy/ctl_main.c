@@ -92,6 +92,10 @@ int ctl_parse(ctl_ctx *ctx, int argc, char **argv, ctl_opt *opts,
               const char *help) {
   int only_pos = 0;
   *npos = 0;
+  /* Every slot defined up front: a caller (or an optimiser that inlines one)
+   * never sees an unset slot, only NULL, even on a path that returns early. */
+  for (int k = 0; k < maxpos; k++)
+    pos[k] = NULL;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (only_pos || a[0] != '-' || a[1] == '\0') {
