@@ -3,7 +3,8 @@ BUILD    ?= build
 TYPE     ?= RelWithDebInfo
 SANITIZE ?=
 JOBS     ?= $(shell nproc)
-CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
+# The project's own builds treat warnings as errors (a plain cmake does not).
+CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) -DMQG_WERROR=ON $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
 
 .PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick bench-registry profile install package
 
@@ -44,7 +45,7 @@ test: build
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 600
 fuzz-build: deps
-	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMQG_FUZZ=ON >/dev/null
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMQG_WERROR=ON -DMQG_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target mqg-fuzzers
 
 fuzz-test:
