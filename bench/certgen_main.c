@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "bsslinfo.h"
 #include "certgen.h"
 #include "certinfo.h"
 
@@ -59,7 +60,8 @@ static const char usage_text[] =
     "may be negative) and lasts N days (default 3650 for a CA, 825\n"
     "otherwise): '--valid-from-days -30 --valid-days 10' makes an expired\n"
     "certificate, '--valid-from-days 5' one not yet valid.\n"
-    "Keys are EC P-256 by default, RSA-2048 with --key rsa.\n";
+    "Keys are EC P-256 by default, RSA-2048 with --key rsa.\n"
+    "--version prints mqgate-certgen's version and its BoringSSL.\n";
 
 enum {
   OPT_CN = 1 << 0,
@@ -449,6 +451,10 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     fputs(usage_text, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    mqg_bsslinfo_print_version(stdout, "mqgate-certgen", MQG_VERSION);
     return 0;
   }
   options o = {.prefix = "device-", .key_type = MQG_KEY_EC_P256,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bsslinfo.h"
 #include "ctl.h"
 #include "redis_url.h"
 #include "schema.h"
@@ -43,6 +44,7 @@ static const char main_help[] =
     ")\n"
     "  --json               one JSON document on stdout, also on failure\n"
     "  --help               this text; '<group> --help' for a group\n"
+    "  --version            mqgatectl's version and its BoringSSL\n"
     "\n"
     "Certificates are named by their SHA-256 fingerprint (64 hex digits) or\n"
     "a unique prefix of at least 8 hex digits.\n"
@@ -141,7 +143,7 @@ int ctl_parse(ctl_ctx *ctx, int argc, char **argv, ctl_opt *opts,
 }
 
 /* take_global removes the global options from |argv| into |ctx|; returns 0,
- * -1 for --help, or an exit code. */
+ * -1 for --help, -2 for --version, or an exit code. */
 static int take_global(ctl_ctx *ctx, int *argc, char **argv) {
   int out = 1, help = 0;
   for (int i = 1; i < *argc; i++) {
@@ -183,10 +185,12 @@ static int take_global(ctl_ctx *ctx, int *argc, char **argv) {
     }
     if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) && out == 1)
       help = 1;
+    if (strcmp(a, "--version") == 0 && out == 1)
+      help = 2;
     argv[out++] = argv[i];
   }
   *argc = out;
-  return help ? -1 : 0;
+  return -help;
 }
 
 int main(int argc, char **argv) {
@@ -202,6 +206,10 @@ int main(int argc, char **argv) {
   int rc = take_global(&ctx, &argc, argv);
   if (rc == -1) {
     fputs(main_help, stdout);
+    return CTL_EXIT_OK;
+  }
+  if (rc == -2) {
+    mqg_bsslinfo_print_version(stdout, "mqgatectl", MQG_VERSION);
     return CTL_EXIT_OK;
   }
   if (rc != 0)

@@ -14,6 +14,7 @@
 
 #include <openssl/ssl.h>
 
+#include "bsslinfo.h"
 #include "log.h"
 #include "tlsgroups.h"
 
@@ -284,7 +285,7 @@ static void print_help(const char *prog) {
   }
   printf("  %-28s %s\n  %-28s %s\n  %-28s %s\n", "--check-config",
          "check the options, certificates and keys, then exit (0: good, 2: not)",
-         "--help", "this text", "--version", "print the version");
+         "--help", "this text", "--version", "the version and which BoringSSL build it runs on");
 }
 
 int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out) {
@@ -497,7 +498,7 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
       continue;
     }
     if (c == 'V') {
-      printf("mqgate %s\n", MQG_VERSION);
+      mqg_bsslinfo_print_version(stdout, "mqgate", MQG_VERSION);
       return MQG_CONFIG_EXIT;
     }
     if (c == '?' || c == ':') {

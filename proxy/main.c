@@ -15,6 +15,7 @@
 
 #include <openssl/mem.h>
 
+#include "bsslinfo.h"
 #include "config.h"
 #include "crls.h"
 #include "log.h"
@@ -41,6 +42,20 @@ static void apply_log_level(const mqg_config *cfg) {
   mqg_log_parse_level(cfg->log_level, &lvl);
   mqg_log_set_level(lvl);
   mqg_log_set_json(strcmp(cfg->log_format, "json") == 0);
+}
+
+/* log_boringssl says at start-up which BoringSSL runs, and warns when it is
+ * the slow OPENSSL_SMALL build (the same facts as --version). */
+static void log_boringssl(void) {
+  mqg_bsslinfo info;
+  mqg_bsslinfo_get(&info);
+  mqg_log_field f[] = {{"path", info.path},
+                       {"build", mqg_bsslinfo_build_name(info.build)},
+                       {"detail", info.detail}};
+  mqg_log_event(MQG_LOG_INFO, "boringssl", f, sizeof(f) / sizeof(f[0]));
+  if (info.build == MQG_BSSL_BUILD_SMALL)
+    mqg_log(MQG_LOG_WARN, "BoringSSL is Debian's OPENSSL_SMALL build (ECDSA P-256 handshakes "
+            "cost about 3x): run `make boringssl` and rebuild for the full-speed one");
 }
 
 static void on_hup(uv_signal_t *h, int signum) {
@@ -145,6 +160,7 @@ int main(int argc, char **argv) {
     return rc;
   }
 
+  log_boringssl();
   struct daemon d = {.argc = argc, .argv = argv};
   mqg_server *server = NULL;
   uv_loop_t *loop = uv_default_loop();

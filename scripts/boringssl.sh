@@ -8,10 +8,21 @@
 # debian/lib*.mk makefiles, its debian/rules flags and dpkg-buildflags.
 #
 # A no-op when .deps/boringssl already holds this build (stamp file). Otherwise:
-# adds a deb-src entry derived from the machine's Debian entry if there is
+# adds a deb-src entry derived from the machine's Debian entries if there is
 # none, installs the few build tools missing, `apt-get source`s the pinned
 # version into .deps/src, builds libcrypto, libssl and bssl-tool, installs.
-# Usage: scripts/boringssl.sh          (JOBS=n for parallel jobs, default nproc)
+#
+# Beside the libraries it writes the marker BORINGSSL-BUILD: a first line
+# saying "without OPENSSL_SMALL" and their SHA-256 (sha256sum format, so
+# `sha256sum -c BORINGSSL-BUILD` checks it). `--version` of mqgate's programs
+# and mqgate's start-up log report the full-speed build only when the loaded
+# libcrypto matches it (policy/bsslinfo.h).
+#
+# Usage: scripts/boringssl.sh              build into .deps/boringssl
+#        scripts/boringssl.sh runtime DIR  also copy the two libraries,
+#                                          stripped, with their marker, into
+#                                          DIR (the container image's)
+# (JOBS=n for parallel jobs, default nproc)
 set -euo pipefail
 
 SRC_PKG=android-platform-external-boringssl
@@ -19,10 +30,40 @@ VERSION=13.0.0+r24-2                  # what Debian 12 (bookworm) ships
 RECIPE=1                              # bump when this script's build changes
 STAMP_TEXT="$SRC_PKG $VERSION without OPENSSL_SMALL (recipe $RECIPE)"
 
+MARKER=BORINGSSL-BUILD                # policy/bsslinfo.h reads it
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=$root/.deps/boringssl
 stamp=$prefix/STAMP
 work=$root/.deps/src
+
+runtime_dir=""
+case "${1:-}" in
+  "") ;;
+  runtime) runtime_dir=${2:?usage: scripts/boringssl.sh runtime DIR} ;;
+  *) echo "usage: scripts/boringssl.sh [runtime DIR]" >&2; exit 2 ;;
+esac
+
+# write_marker DIR: the marker for the libcrypto.so.0 and libssl.so.0 in DIR,
+# which must come from this script's build (checked before it is called).
+write_marker() {
+  { printf '# %s, built by mqgate scripts/boringssl.sh\n' "$STAMP_TEXT"
+    (cd "$1" && sha256sum libcrypto.so.0 libssl.so.0)
+  } >"$1/$MARKER.new"
+  mv "$1/$MARKER.new" "$1/$MARKER"
+}
+
+# runtime: the two libraries, stripped (the build keeps its symbols for
+# `make profile`), and their own marker, into $runtime_dir.
+install_runtime() {
+  [ -n "$runtime_dir" ] || return 0
+  mkdir -p "$runtime_dir"
+  for lib in libcrypto.so.0 libssl.so.0; do
+    strip --strip-unneeded -o "$runtime_dir/$lib" "$prefix/lib/$lib"
+  done
+  write_marker "$runtime_dir"
+  echo "boringssl: libcrypto.so.0, libssl.so.0 and $MARKER in $runtime_dir" >&2
+}
 
 # --- already there? ---------------------------------------------------------
 built() {
@@ -30,12 +71,20 @@ built() {
     [ -f "$prefix/include/openssl/ssl.h" ] &&
     [ -e "$prefix/lib/libcrypto.so" ] && [ -e "$prefix/lib/libssl.so" ]
 }
-built && exit 0
+# A build of this recipe from before the marker existed gets its marker.
+if built; then
+  [ -f "$prefix/lib/$MARKER" ] || write_marker "$prefix/lib"
+  install_runtime
+  exit 0
+fi
 # One build at a time; a second run waits for the first and then finds it done.
 mkdir -p "$work"
 exec 9>"$work/.lock"
 flock 9
-built && exit 0
+if built; then
+  install_runtime
+  exit 0
+fi
 
 log() { echo "boringssl: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -68,10 +117,15 @@ have_version() {
 if ! have_version; then
   if ! apt-get indextargets --no-release-info --format '$(CREATED_BY)' 2>/dev/null |
        grep -qx Sources; then
-    # No deb-src at all: copy the machine's Debian entry with deb-src.
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      dst=/etc/apt/sources.list.d/mqgate-deb-src.sources
-      text=$(grep -v '^[[:space:]]*#' /etc/apt/sources.list.d/debian.sources | awk '
+    # No deb-src at all: the deb-src twin of every enabled Debian entry, in
+    # whichever layout the machine has them: deb822 (debian.sources, as in
+    # Debian's own images and installs) and one-line (sources.list, as
+    # mmdebstrap and older installs write it), or both. Never a hard-coded
+    # host; other vendors' files are left alone.
+    added=0
+    for f in /etc/apt/sources.list.d/debian.sources; do
+      [ -f "$f" ] || continue
+      text=$(grep -v '^[[:space:]]*#' "$f" | awk '
         BEGIN { RS = ""; FS = "\n" }
         { deb = 0; on = 1; body = ""
           for (i = 1; i <= NF; i++) {
@@ -82,16 +136,24 @@ if ! have_version; then
           }
           if (deb && on) printf "%sTypes: deb-src\n%s", (n++ ? "\n" : ""), body
         }')
-    elif [ -f /etc/apt/sources.list ]; then
+      [ -n "$text" ] || continue
+      dst=/etc/apt/sources.list.d/mqgate-deb-src.sources
+      log "adding $dst (deb-src of $f)"
+      printf '# Added by mqgate scripts/boringssl.sh: the deb-src twin of %s.\n%s\n' \
+        "$f" "$text" | $sudo tee "$dst" >/dev/null
+      added=1
+    done
+    for f in /etc/apt/sources.list; do
+      [ -f "$f" ] || continue
+      text=$(sed -nE 's/^[[:space:]]*deb([[:space:]]+)/deb-src\1/p' "$f")
+      [ -n "$text" ] || continue
       dst=/etc/apt/sources.list.d/mqgate-deb-src.list
-      text=$(sed -nE 's/^[[:space:]]*deb([[:space:]]+)/deb-src\1/p' /etc/apt/sources.list)
-    else
-      text=""
-    fi
-    [ -n "$text" ] || die "no Debian entry in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list to derive a deb-src entry from"
-    log "adding $dst (deb-src of the Debian entry)"
-    printf '# Added by mqgate scripts/boringssl.sh: the deb-src twin of the Debian entry.\n%s\n' \
-      "$text" | $sudo tee "$dst" >/dev/null
+      log "adding $dst (deb-src of $f)"
+      printf '# Added by mqgate scripts/boringssl.sh: the deb-src twin of %s.\n%s\n' \
+        "$f" "$text" | $sudo tee "$dst" >/dev/null
+      added=1
+    done
+    [ $added -eq 1 ] || die "no enabled deb entry in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list to derive a deb-src entry from"
   fi
   log "apt-get update"
   $sudo apt-get update -qq
@@ -169,8 +231,10 @@ ln -s bssl-tool "$new/bin/bssl"
 "$new/bin/bssl" speed -filter 'ECDH P-256' -timeout 1 >/dev/null ||
   die "the built bssl-tool does not run"
 printf '%s\n' "$STAMP_TEXT" >"$new/STAMP"
+write_marker "$new/lib"
 rm -rf "$prefix"
 mv "$new" "$prefix"
 cd "$root"
 rm -rf "$tree"
 log "installed into $prefix in $((SECONDS - t0))s"
+install_runtime

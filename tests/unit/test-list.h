@@ -88,6 +88,10 @@
   X(httpd, httpd_query_get)                                                 \
   X(httpd, httpd_request_split)                                             \
   /* CERT_TESTS_END */                                                      \
+  /* policy/bsslinfo.c */                                                   \
+  X(bsslinfo, bsslinfo_marker)                                              \
+  X(bsslinfo, bsslinfo_places)                                              \
+  X(bsslinfo, bsslinfo_self)                                                \
   /* bench/histo.c */                                                       \
   X(histo, histo_buckets)                                                   \
   X(histo, histo_empty_and_small)                                           \
