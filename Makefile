@@ -7,6 +7,7 @@ JOBS     ?= $(shell nproc)
 CMAKE_ARGS = -DCMAKE_BUILD_TYPE=$(TYPE) -DMQG_WERROR=ON $(if $(SANITIZE),-DMQG_SANITIZE=$(SANITIZE))
 
 .PHONY: all deps build test test-sanitize demo clean boringssl fuzz fuzz-build fuzz-test bench bench-quick bench-registry profile install package
+.PHONY: build-release image-deps image image-test
 
 all: build
 
@@ -60,6 +61,28 @@ fuzz: fuzz-build
 	  ctest --output-on-failure -j 2 -R '^fuzz\.' --timeout $$(( $(FUZZ_SECONDS) + 300 )) && \
 	  grep -h '^fuzz\..*executions' Testing/Temporary/LastTest.log
 
+# What a user's or the image's Release build compiles (-O3), here with
+# warnings as errors, with gcc and with clang: a warning only the optimiser
+# finds fails CI too.
+build-release: deps
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMQG_WERROR=ON >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	@CC=clang cmake -S . -B build-release-clang -DCMAKE_BUILD_TYPE=Release -DMQG_WERROR=ON >/dev/null
+	@cmake --build build-release-clang -j $(JOBS)
+
+# The container image (docker/Dockerfile): Docker if an engine answers, else
+# podman/buildah (base images made with mmdebstrap when none can be pulled),
+# and the sidecar story run with the image's own programs (tests/image).
+IMAGE ?= mqgate:local
+image-deps:
+	@scripts/deps.sh podman buildah mmdebstrap
+
+image: image-deps
+	@IMAGE=$(IMAGE) scripts/image.sh build
+
+image-test: image
+	@IMAGE=$(IMAGE) scripts/image.sh test
+
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-sanitize:
 	@$(MAKE) --no-print-directory test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined NO_FUZZ=1
@@ -93,4 +116,4 @@ profile: build
 	@bench/profile --build $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
+	rm -rf $(BUILD) build-asan build-release build-release-clang $(FUZZ_BUILD)
