@@ -12,6 +12,7 @@ pkgs=(build-essential cmake pkg-config
       help2man lintian mmdebstrap systemd strace  # packaging/ and its test (56)
       chromium chromium-driver python3-selenium python3-jsonschema  # the console's tests (60, 61)
       libmbedtls-dev libwolfssl-dev
+      docker-compose python3-yaml   # tests/integration/53: compose.yaml, k8s-sidecar.yaml
       "$@")
 
 missing=()
