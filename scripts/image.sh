@@ -147,11 +147,16 @@ run_test() {
   if [ "$ENGINE" = docker ]; then
     # One way to run the image's programs everywhere: buildah's, from the
     # image copied out of Docker.
+    # (Written as on podman, where the same steps were tried; no Docker
+    # engine was at hand to run them against.)
     ref=localhost/mqgate-from-docker:test
     log "copying $FULL_IMAGE from Docker to buildah's store as $ref"
-    docker save "$FULL_IMAGE" | buildah pull "docker-archive:/dev/stdin" >/dev/null
-    buildah tag "$FULL_IMAGE" "$ref" 2>/dev/null ||
-      buildah tag "docker.io/library/$FULL_IMAGE" "$ref"
+    local tmp id
+    tmp=$(mktemp -d)
+    docker save -o "$tmp/image.tar" "$FULL_IMAGE"
+    id=$(buildah pull -q "docker-archive:$tmp/image.tar")
+    rm -rf "$tmp"
+    buildah tag "$id" "$ref"
   fi
   size
   MQG_IMAGE=$ref python3 "$root/tests/image/sidecar.py"
