@@ -6,7 +6,8 @@
 # /usr/local/lib/systemd/system, which systemd also reads).
 # Set by packaging/CMakeLists.txt: MQG_PACKAGING_SRC, MQG_PACKAGING_BIN,
 # MQG_BINDIR, MQG_DOCDIR, MQG_PRIVATE_LIBDIR (relative to the prefix),
-# MQG_INI, MQG_PROGRAMS, MQG_PRIVATE_LIBS, MQG_STRIP.
+# MQG_INI, MQG_PROGRAMS, MQG_PRIVATE_LIBS, MQG_STRIP, MQG_BSSL_SRC_LIBDIR
+# (where the private BoringSSL comes from, or empty).
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(etc "/etc")
   set(unitdir "/lib/systemd/system")
@@ -64,4 +65,28 @@ if(CMAKE_INSTALL_DO_STRIP AND MQG_STRIP)
       message(FATAL_ERROR "strip of ${f} failed")
     endif()
   endforeach()
+endif()
+
+# The private BoringSSL's marker (policy/bsslinfo.h), so that the installed
+# programs' --version and start-up log can tell it is the full-speed build:
+# written for the installed copies as they end up (RUNPATH set, stripped),
+# and only when the copies' source is scripts/boringssl.sh's build, checked
+# against its own marker.
+if(MQG_BSSL_SRC_LIBDIR AND EXISTS "${MQG_BSSL_SRC_LIBDIR}/BORINGSSL-BUILD")
+  file(STRINGS "${MQG_BSSL_SRC_LIBDIR}/BORINGSSL-BUILD" src_marker)
+  list(GET src_marker 0 first)
+  set(text "${first}\n")
+  foreach(lib ${MQG_PRIVATE_LIBS})
+    file(SHA256 "${MQG_BSSL_SRC_LIBDIR}/${lib}" src_hash)
+    list(FIND src_marker "${src_hash}  ${lib}" found)
+    if(found EQUAL -1)
+      message(FATAL_ERROR "${MQG_BSSL_SRC_LIBDIR}/${lib} does not match its BORINGSSL-BUILD "
+                          "marker: run `make boringssl` again")
+    endif()
+    file(SHA256 "$ENV{DESTDIR}${MQG_PRIVATE_LIBDIR}/${lib}" hash)
+    string(APPEND text "${hash}  ${lib}\n")
+  endforeach()
+  file(WRITE "${MQG_PACKAGING_BIN}/BORINGSSL-BUILD" "${text}")
+  file(INSTALL "${MQG_PACKAGING_BIN}/BORINGSSL-BUILD" DESTINATION "${MQG_PRIVATE_LIBDIR}"
+       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 endif()

@@ -59,6 +59,14 @@ try:
           "the installed mqgate finds libssl.so.0 at %s" % where)
     r = subprocess.run([mq, "--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "--config" in r.stdout, "the installed mqgate runs (--help)")
+    # Its BoringSSL, told truthfully (policy/bsslinfo.h): the private copy is
+    # the full-speed build (its marker installed beside it), Debian's the
+    # OPENSSL_SMALL one.
+    r = subprocess.run([mq, "--version"], capture_output=True, text=True)
+    want = ("full-speed build (without OPENSSL_SMALL)" if private
+            else "the slow OPENSSL_SMALL build")
+    check(r.returncode == 0 and want in r.stdout,
+          "the installed mqgate --version: %s (%s)" % (want, r.stdout.strip()[-160:]))
     for p in ("mqgatectl", "mqgate-certgen", "mqgate-admin"):
         r = subprocess.run([root + "/bin/" + p, "--help"], capture_output=True, text=True)
         check(r.returncode == 0, "the installed %s runs (--help)" % p)
