@@ -179,6 +179,10 @@ try:
         r = ctr.run("/usr/local/bin/" + prog, "--version")
         check(r.returncode == 0 and r.stdout.startswith(prog + " ") and FULL in r.stdout,
               "%s --version in the image: the full-speed BoringSSL" % prog)
+    r = ctr.run("/usr/local/bin/mqgate-admin", "--help")
+    check(r.returncode == 0 and "--listen" in r.stdout and
+          ctr.run("test", "-f", "/usr/local/share/mqgate/console/index.html").returncode == 0,
+          "mqgate-admin runs in the image, its console beside it")
     r = ctr.run("sh", "-c", "dpkg-query -W -f='${Status}' android-libboringssl 2>/dev/null;"
                 " ls /usr/lib/*/android 2>/dev/null; true")
     check("installed" not in r.stdout and "libcrypto" not in r.stdout,
