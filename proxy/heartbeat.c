@@ -10,8 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
+#include "bsslinfo.h"
 #include "metrics.h"
 
 #define SNAPSHOTS (60000 / MQG_HEARTBEAT_EVERY_MS)
@@ -31,6 +30,7 @@ struct mqg_heartbeat {
 };
 
 static int64_t started_at;
+static char bssl[160]; /* "BoringSSL, full-speed build" etc., once */
 
 static void snapshot_now(struct snapshot *s) {
   s->handshakes = atomic_load(&mqg_metrics.handshakes);
@@ -48,13 +48,26 @@ char *mqg_heartbeat_json(const char *id, const char *listen, uint64_t handshakes
     if (n > 0)
       json_object_set_new(refusals, mqg_reason_label((mqg_reason)r), json_integer((json_int_t)n));
   }
-  json_t *doc = json_pack(
-      "{s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "id", id, "host", host, "pid",
-      (json_int_t)getpid(), "version", MQG_VERSION, "boringssl",
-      OpenSSL_version(OPENSSL_VERSION), "started_at", (json_int_t)started_at, "listen", listen,
-      "connections_open", (json_int_t)atomic_load(&mqg_metrics.open), "handshakes_1m",
-      (json_int_t)(atomic_load(&mqg_metrics.handshakes) - handshakes_then), "refusals_1m",
-      refusals);
+  if (bssl[0] == '\0') {
+    mqg_bsslinfo info;
+    mqg_bsslinfo_get(&info);
+    snprintf(bssl, sizeof(bssl), "%s (%s build)", info.version,
+             info.build == MQG_BSSL_BUILD_FULL    ? "full-speed"
+             : info.build == MQG_BSSL_BUILD_SMALL ? "OPENSSL_SMALL"
+                                                  : "unknown");
+  }
+  json_t *doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:o}",
+                          "id", id,
+                          "host", host,
+                          "pid", (json_int_t)getpid(),
+                          "version", MQG_VERSION,
+                          "boringssl", bssl,
+                          "started_at", (json_int_t)started_at,
+                          "listen", listen,
+                          "connections_open", (json_int_t)atomic_load(&mqg_metrics.open),
+                          "handshakes_1m",
+                          (json_int_t)(atomic_load(&mqg_metrics.handshakes) - handshakes_then),
+                          "refusals_1m", refusals);
   char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
   return out;
