@@ -1,6 +1,41 @@
-/* conn.c: one device connection from accept to the start of the byte pump:
- * TLS handshake, the MQTT CONNECT (read, check, client-ID rewrite), the
- * broker connection, refusals and closing. See the diagram in internal.h. */
+/* conn.c: one device connection's lifecycle, in one place (the diagram is in
+ * internal.h): its states and every transition between them (conn__to, the
+ * only writer of c->state), the deadline of each state and the one timer
+ * callback that acts on it, and the one way out (conn__end), which logs and
+ * counts the outcome once and closes. Also the TLS handshake; the CONNECT
+ * and the broker connection are in connect.c, the byte pump in pump.c.
+ *
+ * Every transition, its cause, and how conn__end gets there (CONN_END_*):
+ *
+ *   from           to         cause                                     how
+ *   HANDSHAKE      CONNECT    handshake complete (in registry mode, the
+ *                             check at completion passed)
+ *   HANDSHAKE      LINGER     TLS refusal (BoringSSL sent the alert), a
+ *                             refusal after completion (our alert)      LINGER
+ *   HANDSHAKE      CLOSED     deadline, reset, cut, shutdown            NOW
+ *   CONNECT        BACKEND    a whole CONNECT, accepted
+ *   CONNECT        DRAIN      CONNECT refused                           REFUSE
+ *   CONNECT        LINGER     deadline, cut, shutdown                   LINGER
+ *   CONNECT        CLOSED     device EOF or error                       NOW
+ *   BACKEND        CONNACK    connected; MQTT 5 with a filled-in ID
+ *   BACKEND        PUMP       connected; otherwise
+ *   BACKEND        DRAIN      broker unreachable, deadline              REFUSE
+ *   BACKEND        LINGER     cut                                       LINGER
+ *   BACKEND        CLOSED     shutdown                                  NOW
+ *   CONNACK        PUMP       the broker's CONNACK, rewritten
+ *   CONNACK        LINGER     the broker's first packet is no CONNACK   LINGER
+ *   CONNACK, PUMP  DRAIN      broker EOF or a failed write              DRAIN
+ *   CONNACK, PUMP  UP_LINGER  device EOF, error or close_notify;
+ *                             shutdown (close_notify and FIN first)     UP_LINGER
+ *   CONNACK, PUMP  LINGER     cut                                       LINGER
+ *   CONNACK, PUMP  CLOSED     write deadline                            NOW
+ *   DRAIN          LINGER     all the broker sent delivered; cut        LINGER
+ *   DRAIN          CLOSED     deadline, device gone                     NOW
+ *   UP_LINGER      LINGER     cut                                       LINGER
+ *   UP_LINGER      CLOSED     broker EOF (or seen before), deadline,
+ *                             no FIN could be queued                    NOW
+ *   LINGER         CLOSED     device EOF or error, deadline             NOW
+ *   any            CLOSED     the drain's last deadline (shutdown)      NOW */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,15 +49,37 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt_connack.h"
-#include "mqtt_connect.h"
-#include "proxyproto.h"
 #include "tlsgroups.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
-static void read_connect(mqg_conn *c);
 
-static void format_peer(const mqg_conn *c, char *out, size_t cap) {
+/* Which timeout runs in a state. */
+enum { DL_NONE, DL_HANDSHAKE, DL_CONNECT, DL_BACKEND, DL_WRITE, DL_LINGER, DL_STALLED };
+
+/* The states: name, deadline, and what happens when the deadline passes. */
+static const struct {
+  const char *name;
+  uint8_t deadline; /* DL_*; DL_STALLED: --write-timeout while bytes wait */
+  uint8_t expiry;   /* enum conn_end: how the connection then ends */
+  mqg_reason why;   /* ... and why (OK: for the reason recorded already) */
+} states[] = {
+    [CONN_HANDSHAKE] = {"handshake", DL_HANDSHAKE, CONN_END_NOW, MQG_REASON_HANDSHAKE_TIMEOUT},
+    [CONN_CONNECT] = {"connect", DL_CONNECT, CONN_END_LINGER, MQG_REASON_CONNECT_TIMEOUT},
+    [CONN_BACKEND] = {"backend", DL_BACKEND, CONN_END_REFUSE, MQG_REASON_BACKEND_UNAVAILABLE},
+    [CONN_CONNACK] = {"connack", DL_STALLED, CONN_END_NOW, MQG_REASON_WRITE_TIMEOUT},
+    [CONN_PUMP] = {"pump", DL_STALLED, CONN_END_NOW, MQG_REASON_WRITE_TIMEOUT},
+    [CONN_DRAIN] = {"drain", DL_WRITE, CONN_END_NOW, MQG_REASON_OK},
+    [CONN_UP_LINGER] = {"up_linger", DL_LINGER, CONN_END_NOW, MQG_REASON_OK},
+    [CONN_LINGER] = {"linger", DL_LINGER, CONN_END_NOW, MQG_REASON_OK},
+    [CONN_CLOSED] = {"closed", DL_NONE, CONN_END_NOW, MQG_REASON_OK},
+};
+
+const char *conn__state_name(unsigned state) {
+  return state < sizeof(states) / sizeof(states[0]) ? states[state].name : "?";
+}
+
+void conn__format_peer(const mqg_conn *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   char host[INET6_ADDRSTRLEN] = "?";
@@ -42,20 +99,82 @@ static void format_peer(const mqg_conn *c, char *out, size_t cap) {
   snprintf(out, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
-/* Copies at most 64 bytes of a device-chosen string for a log line, with
- * anything but printable ASCII shown as '?' (quotes are escaped by the
- * logger). */
-static const char *log_safe(char out[68], const uint8_t *s, size_t len) {
-  size_t n = len > 64 ? 64 : len, i;
-  for (i = 0; i < n; i++)
-    out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
-  if (len > n)
-    out[i++] = '.', out[i++] = '.', out[i++] = '.';
-  out[i] = '\0';
-  return out;
+/* --- transitions and deadlines ---------------------------------------- */
+
+static uint64_t deadline_ms(const mqg_proxy_opts *o, unsigned dl) {
+  switch (dl) {
+    case DL_HANDSHAKE:
+      return o->handshake_ms;
+    case DL_CONNECT:
+      return o->connect_ms;
+    case DL_BACKEND:
+      return o->backend_ms;
+    case DL_LINGER:
+      return o->linger_ms;
+    default: /* DL_WRITE, DL_STALLED */
+      return o->write_ms;
+  }
 }
 
-void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
+/* Arms the deadline of the state |c| has just entered from |from|. */
+static void arm_deadline(mqg_conn *c, unsigned from) {
+  switch (states[c->state].deadline) {
+    case DL_NONE:
+      uv_timer_stop(&c->timer);
+      break;
+    case DL_STALLED:
+      /* Armed by conn__progress while bytes wait; none wait yet when a
+       * session starts, and CONNACK -> PUMP keeps the running one. */
+      if (states[from].deadline != DL_STALLED)
+        uv_timer_stop(&c->timer);
+      break;
+    default:
+      uv_timer_start(&c->timer, on_timer, deadline_ms(c->w->opts, states[c->state].deadline), 0);
+      break;
+  }
+}
+
+/* The debug line of a transition; out of line, so that conn__to stays a
+ * few instructions when debug lines are off. */
+__attribute__((noinline)) static void log_transition(const mqg_conn *c, unsigned from,
+                                                     unsigned to) {
+  char peer[64];
+  conn__format_peer(c, peer, sizeof(peer));
+  const mqg_log_field f[] = {
+      {"peer", peer}, {"from", conn__state_name(from)}, {"to", conn__state_name(to)}};
+  mqg_log_event(MQG_LOG_DEBUG, "state", f, sizeof(f) / sizeof(f[0]));
+}
+
+void conn__to(mqg_conn *c, enum conn_state to) {
+  unsigned from = c->state;
+  if (mqg_log_enabled(MQG_LOG_DEBUG))
+    log_transition(c, from, to);
+  c->state = to;
+  if (from == CONN_HANDSHAKE && to != CONN_HANDSHAKE)
+    server__handshake_done(c->w); /* one fewer against --max-handshakes */
+  arm_deadline(c, from);
+}
+
+void conn__progress(mqg_conn *c) {
+  if (states[c->state].deadline != DL_STALLED)
+    return;
+  if (c->dev_out.len > 0 || c->up_queued > 0)
+    uv_timer_start(&c->timer, on_timer, c->w->opts->write_ms, 0);
+  else
+    uv_timer_stop(&c->timer);
+}
+
+/* The one timer callback: the state says what its deadline meant. */
+static void on_timer(uv_timer_t *t) {
+  mqg_conn *c = t->data;
+  mqg_reason why = states[c->state].why;
+  conn__end(c, states[c->state].expiry, why != MQG_REASON_OK ? why : c->reason, NULL);
+}
+
+/* --- the way out ------------------------------------------------------- */
+
+/* Records why |c| ends: the outcome line and the refusal counter, once. */
+static void outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
   if (c->logged)
     return;
   c->logged = 1;
@@ -68,7 +187,7 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
     return;
   char peer[64], fp[65] = "", dur[24], why[256];
   const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-  format_peer(c, peer, sizeof(peer));
+  conn__format_peer(c, peer, sizeof(peer));
   if (c->peer.has_cert)
     mqg_hex32(c->peer.sha256, fp);
   snprintf(dur, sizeof(dur), "%llu", (unsigned long long)(uv_now(&c->w->loop) - c->t_start));
@@ -86,9 +205,150 @@ void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
       {"reason", mqg_reason_label(reason)},
       {"detail", why},
       {"duration_ms", dur},
+      {"state", conn__state_name(c->state)}, /* where it was when it ended */
   };
   mqg_log_event(lvl, refused ? "refused" : "closed", f, sizeof(f) / sizeof(f[0]));
 }
+
+static void on_handle_closed(uv_handle_t *h) {
+  mqg_conn *c = h->data;
+  if (h == (uv_handle_t *)&c->poll)
+    close(c->fd);
+  if (--c->open_handles > 0)
+    return;
+  MQG_COUNT(open, -1);
+  mqg_admit_release(c->w->opts->admit, c->admit_ticket);
+  SSL_free(c->ssl);
+  mqg_sockbio_cleanup(&c->sb);
+  mqg_tls_free(c->tls);
+  mqg_tls_peer_cleanup(&c->peer);
+  free(c->client_id);
+  bytes__free(&c->in);
+  bytes__free(&c->dev_out);
+  free(c);
+}
+
+static void close_up(mqg_conn *c) {
+  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
+    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+}
+
+/* CONN_END_NOW: every handle closes; |c| is freed once all have. */
+static void close_now(mqg_conn *c) {
+  mqg_worker *w = c->w;
+  conn__to(c, CONN_CLOSED);
+  regcheck__cancel(c);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    w->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  w->nconns--;
+  uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  close_up(c);
+  server__conn_gone(w);
+}
+
+/* CONN_END_LINGER: close the broker leg, send close_notify, shut our
+ * direction and linger on the device's. */
+static void linger(mqg_conn *c) {
+  if (c->state == CONN_LINGER)
+    return;
+  close_up(c);
+  if (SSL_is_init_finished(c->ssl))
+    SSL_shutdown(c->ssl); /* best effort: the socket may be full or gone */
+  ERR_clear_error();
+  shutdown(c->fd, SHUT_WR);
+  conn__to(c, CONN_LINGER);
+  conn__update_poll(c);
+}
+
+/* CONN_END_REFUSE, after the handshake: a CONNACK where the protocol has a
+ * code for |reason|, delivered in DRAIN, then LINGER. */
+static void refuse(mqg_conn *c, mqg_reason reason) {
+  uint8_t level = c->level ? c->level : 4;
+  uint8_t code = mqg_reason_connack_code(reason, level);
+  if (code != 0) {
+    uint8_t buf[8];
+    CBB cbb;
+    size_t len;
+    if (CBB_init_fixed(&cbb, buf, sizeof(buf)) &&
+        mqg_connack_build(level, code, &cbb) && CBB_finish(&cbb, NULL, &len) &&
+        pump__dev_send(c, buf, len) != 0)
+      return; /* the send failed and closed the connection */
+  }
+  /* Nothing will come from the broker. */
+  c->up_eof = 1;
+  close_up(c);
+  conn__to(c, CONN_DRAIN);
+  pump__drain(c);
+}
+
+void conn__end(mqg_conn *c, enum conn_end how, mqg_reason reason, const char *detail) {
+  if (c->state == CONN_CLOSED)
+    return;
+  outcome(c, reason, detail);
+  switch (how) {
+    case CONN_END_NOW:
+      close_now(c);
+      break;
+    case CONN_END_LINGER:
+      linger(c);
+      break;
+    case CONN_END_REFUSE:
+      refuse(c, reason);
+      break;
+    case CONN_END_DRAIN:
+      conn__to(c, CONN_DRAIN);
+      pump__drain(c);
+      break;
+    case CONN_END_UP_LINGER:
+      if (c->state != CONN_PUMP && c->state != CONN_CONNACK) {
+        close_now(c); /* nothing is owed to the broker */
+        break;
+      }
+      conn__to(c, CONN_UP_LINGER);
+      conn__poll(c, 0);
+      if (pump__up_close(c) != 0)
+        close_now(c); /* uv_close lets a queued shutdown finish */
+      break;
+  }
+}
+
+int conn__cut(mqg_conn *c, mqg_reason reason, const char *detail) {
+  if (c->state >= CONN_LINGER)
+    return 0;
+  MQG_COUNT(cuts, 1);
+  conn__end(c, c->state == CONN_HANDSHAKE ? CONN_END_NOW : CONN_END_LINGER, reason, detail);
+  return 1;
+}
+
+void conn__shutdown(mqg_conn *c) {
+  switch (c->state) {
+    case CONN_PUMP:
+    case CONN_CONNACK:
+      /* A live session: close_notify and a FIN to the device, the broker's
+       * queue and a FIN to the broker, then linger briefly. */
+      SSL_shutdown(c->ssl);
+      ERR_clear_error();
+      shutdown(c->fd, SHUT_WR);
+      conn__end(c, CONN_END_UP_LINGER, MQG_REASON_SHUTDOWN, NULL);
+      break;
+    case CONN_CONNECT:
+      conn__end(c, CONN_END_LINGER, MQG_REASON_SHUTDOWN, NULL);
+      break;
+    case CONN_HANDSHAKE:
+    case CONN_BACKEND:
+      conn__end(c, CONN_END_NOW, MQG_REASON_SHUTDOWN, NULL);
+      break;
+    default: /* already ending, on its own deadline */
+      break;
+  }
+}
+
+/* --- polling ----------------------------------------------------------- */
 
 void conn__poll(mqg_conn *c, int events) {
   if (events == c->poll_events || c->state == CONN_CLOSED)
@@ -124,116 +384,6 @@ void conn__update_poll(mqg_conn *c) {
   conn__poll(c, ev);
 }
 
-/* The connection is out of its handshake (done, refused or gone): one
- * fewer against --max-handshakes. */
-static void handshake_over(mqg_conn *c) {
-  if (!c->handshaking)
-    return;
-  c->handshaking = 0;
-  server__handshake_done(c->w);
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  mqg_conn *c = h->data;
-  if (h == (uv_handle_t *)&c->poll)
-    close(c->fd);
-  if (--c->open_handles > 0)
-    return;
-  MQG_COUNT(open, -1);
-  mqg_admit_release(c->w->opts->admit, c->admit_ticket);
-  SSL_free(c->ssl);
-  mqg_sockbio_cleanup(&c->sb);
-  mqg_tls_free(c->tls);
-  mqg_tls_peer_cleanup(&c->peer);
-  free(c->client_id);
-  bytes__free(&c->in);
-  bytes__free(&c->dev_out);
-  free(c);
-}
-
-void conn__finish(mqg_conn *c, mqg_reason reason) {
-  if (c->state == CONN_CLOSED)
-    return;
-  conn__log_outcome(c, reason, NULL);
-  c->state = CONN_CLOSED;
-  handshake_over(c);
-  regcheck__cancel(c);
-  mqg_worker *w = c->w;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    w->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  w->nconns--;
-  uv_close((uv_handle_t *)&c->poll, on_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
-    uv_close((uv_handle_t *)&c->up, on_handle_closed);
-  server__conn_gone(w);
-}
-
-/* Ends a connection for a shutdown, as cleanly as its state allows. */
-void conn__shutdown(mqg_conn *c) {
-  switch (c->state) {
-    case CONN_PUMP:
-    case CONN_CONNACK:
-      pump__shutdown(c);
-      break;
-    case CONN_CONNECT:
-      conn__close_graceful(c, MQG_REASON_SHUTDOWN);
-      break;
-    case CONN_HANDSHAKE:
-    case CONN_BACKEND:
-      conn__finish(c, MQG_REASON_SHUTDOWN);
-      break;
-    default: /* already ending, on its own deadline */
-      break;
-  }
-}
-
-/* Ends the connection from our side: close the broker leg, send
- * close_notify, shut our direction and linger on the device's. */
-void conn__close_graceful(mqg_conn *c, mqg_reason reason) {
-  if (c->state == CONN_CLOSED || c->state == CONN_LINGER)
-    return;
-  conn__log_outcome(c, reason, NULL);
-  handshake_over(c);
-  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
-    uv_close((uv_handle_t *)&c->up, on_handle_closed);
-  if (SSL_is_init_finished(c->ssl))
-    SSL_shutdown(c->ssl); /* best effort: the socket may be full or gone */
-  ERR_clear_error();
-  shutdown(c->fd, SHUT_WR);
-  c->state = CONN_LINGER;
-  uv_timer_start(&c->timer, on_timer, c->w->opts->linger_ms, 0);
-  conn__update_poll(c);
-}
-
-/* Refuses after the handshake: a CONNACK where the protocol has a code for
- * |reason|, then close. */
-void conn__refuse(mqg_conn *c, mqg_reason reason) {
-  uint8_t level = c->level ? c->level : 4;
-  uint8_t code = mqg_reason_connack_code(reason, level);
-  conn__log_outcome(c, reason, NULL);
-  if (code != 0) {
-    uint8_t buf[8];
-    CBB cbb;
-    size_t len;
-    if (CBB_init_fixed(&cbb, buf, sizeof(buf)) &&
-        mqg_connack_build(level, code, &cbb) && CBB_finish(&cbb, NULL, &len) &&
-        pump__dev_send(c, buf, len) != 0)
-      return; /* the send failed and closed the connection */
-  }
-  /* Nothing will come from the broker: deliver the CONNACK and close. */
-  c->state = CONN_DRAIN;
-  c->up_eof = 1;
-  if (c->up_init && !uv_is_closing((uv_handle_t *)&c->up))
-    uv_close((uv_handle_t *)&c->up, on_handle_closed);
-  uv_timer_start(&c->timer, on_timer, c->w->opts->write_ms, 0);
-  pump__drain(c);
-}
-
 static void linger_read(mqg_conn *c) {
   for (;;) {
     ssize_t n = read(c->fd, c->w->rbuf, c->w->rbuf_cap);
@@ -241,38 +391,19 @@ static void linger_read(mqg_conn *c) {
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       return;
-    conn__finish(c, c->reason);
+    conn__end(c, CONN_END_NOW, c->reason, NULL);
     return;
   }
 }
 
-static void on_timer(uv_timer_t *t) {
-  mqg_conn *c = t->data;
-  switch (c->state) {
-    case CONN_HANDSHAKE:
-      conn__log_outcome(c, MQG_REASON_HANDSHAKE_TIMEOUT, NULL);
-      conn__finish(c, MQG_REASON_HANDSHAKE_TIMEOUT);
-      break;
-    case CONN_CONNECT:
-      conn__log_outcome(c, MQG_REASON_CONNECT_TIMEOUT, NULL);
-      conn__close_graceful(c, MQG_REASON_CONNECT_TIMEOUT);
-      break;
-    case CONN_BACKEND:
-      conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
-      break;
-    default:
-      conn__finish(c, c->reason);
-      break;
-  }
-}
+/* --- the handshake ----------------------------------------------------- */
 
 /* refuse_completed refuses a handshake that completed (a resumed session
  * the registry no longer admits, a failed automatic registration): a fatal
  * alert, then close. */
 static void refuse_completed(mqg_conn *c, const char *detail) {
   SSL_send_fatal_alert(c->ssl, mqg_reason_alert(c->peer.reason, (uint16_t)SSL_version(c->ssl)));
-  conn__log_outcome(c, c->peer.reason, detail);
-  conn__close_graceful(c, c->peer.reason);
+  conn__end(c, CONN_END_LINGER, c->peer.reason, detail);
 }
 
 /* Sends what BoringSSL holds back after a TLS 1.3 handshake: its
@@ -284,7 +415,7 @@ static void refuse_completed(mqg_conn *c, const char *detail) {
  * ACK (~40 ms). A zero-byte write sends the ticket now. Returns 0 when
  * nothing is held any more, 1 while the socket is full (|tickets_unsent|),
  * -1 if the connection failed. */
-static int flush_tickets(mqg_conn *c) {
+int conn__flush_tickets(mqg_conn *c) {
   int n = SSL_write(c->ssl, NULL, 0);
   c->tickets_unsent = 0;
   if (n >= 0)
@@ -335,15 +466,13 @@ void conn__handshake(mqg_conn *c) {
     mqg_metrics_handshake_group(SSL_get_curve_id(c->ssl));
     if (SSL_session_reused(c->ssl))
       MQG_COUNT(resumed, 1);
-    c->state = CONN_CONNECT;
-    handshake_over(c);
-    uv_timer_start(&c->timer, on_timer, c->w->opts->connect_ms, 0);
-    if (flush_tickets(c) < 0) {
-      conn__finish(c, MQG_REASON_CLOSED);
+    conn__to(c, CONN_CONNECT);
+    if (conn__flush_tickets(c) < 0) {
+      conn__end(c, CONN_END_NOW, MQG_REASON_CLOSED, NULL);
       return;
     }
     conn__update_poll(c);
-    read_connect(c); /* the CONNECT may have come with the last flight */
+    conn__read_connect(c); /* the CONNECT may have come with the last flight */
     return;
   }
   switch (SSL_get_error(c->ssl, rc)) {
@@ -359,203 +488,14 @@ void conn__handshake(mqg_conn *c) {
     default: {
       char detail[160];
       mqg_reason r = mqg_tls_failure_reason(c->ssl, &c->peer, detail, sizeof(detail));
-      conn__log_outcome(c, r, detail);
-      /* BoringSSL has already sent the alert. */
-      conn__close_graceful(c, r);
+      /* BoringSSL has already sent the alert: linger so that it arrives. */
+      conn__end(c, CONN_END_LINGER, r, detail);
       return;
     }
   }
 }
 
-static void refuse_connect(mqg_conn *c, mqg_connect_err err, uint8_t level) {
-  /* An unknown protocol name or level is answered in the 3.1.1 format, as
-   * the MQTT 5 specification allows (section 3.1.2.2). */
-  if (err == MQG_CONNECT_ERR_PROTOCOL_NAME || err == MQG_CONNECT_ERR_PROTOCOL_LEVEL)
-    level = 4;
-  c->level = level;
-  conn__log_outcome(c, mqg_connect_err_reason(err), mqg_connect_err_text(err));
-  conn__refuse(c, mqg_connect_err_reason(err));
-}
-
-static void on_backend_connect(uv_connect_t *req, int status) {
-  mqg_conn *c = req->data;
-  free(req);
-  if (status == UV_ECANCELED || c->state != CONN_BACKEND)
-    return;
-  if (status < 0) {
-    conn__log_outcome(c, MQG_REASON_BACKEND_UNAVAILABLE, uv_strerror(status));
-    conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
-    return;
-  }
-  uv_timer_stop(&c->timer);
-  MQG_COUNT(forwarded, 1);
-  if (c->filled_id)
-    MQG_COUNT(rewrites, 1);
-  c->state = c->filled_id && c->level == 5 ? CONN_CONNACK : CONN_PUMP;
-  pump__start(c);
-}
-
-static void connect_backend(mqg_conn *c) {
-  mqg_worker *w = c->w;
-  uv_connect_t *req = malloc(sizeof(*req));
-  int rc = req ? uv_tcp_init(&w->loop, &c->up) : UV_ENOMEM;
-  if (rc == 0) {
-    c->up_init = 1;
-    c->open_handles++;
-    c->up.data = c;
-    uv_tcp_nodelay(&c->up, 1);
-    req->data = c;
-    rc = uv_tcp_connect(req, &c->up, (const struct sockaddr *)&w->opts->backend,
-                        on_backend_connect);
-  }
-  if (rc != 0) {
-    free(req);
-    conn__log_outcome(c, MQG_REASON_BACKEND_UNAVAILABLE, uv_strerror(rc));
-    conn__refuse(c, MQG_REASON_BACKEND_UNAVAILABLE);
-    return;
-  }
-  c->state = CONN_BACKEND;
-  /* The device stays registered for reading (a device waiting for its
-   * CONNACK sends nothing, and this spares libuv's epoll DEL and re-ADD);
-   * if it does send, on_poll pauses it until the broker answers. */
-  conn__poll(c, UV_READABLE);
-  uv_timer_start(&c->timer, on_timer, w->opts->backend_ms, 0);
-}
-
-/* The PROXY v2 header, when configured, goes before the CONNECT. Returns
- * 1 on success or when there is none, 0 if it cannot be built. */
-static int proxy_header(mqg_conn *c, CBB *cbb) {
-  if (!c->w->opts->proxy_protocol)
-    return 1;
-  struct sockaddr_storage src, dst;
-  socklen_t slen = sizeof(src), dlen = sizeof(dst);
-  const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-  if (getpeername(c->fd, (struct sockaddr *)&src, &slen) != 0 ||
-      getsockname(c->fd, (struct sockaddr *)&dst, &dlen) != 0)
-    return 0;
-  return mqg_pp2_build(cbb, (struct sockaddr *)&src, (struct sockaddr *)&dst,
-                       SSL_get_version(c->ssl), cipher ? SSL_CIPHER_get_name(cipher) : "",
-                       c->peer.cn, SSL_session_reused(c->ssl));
-}
-
-/* A whole CONNECT of |plen| bytes starts |c->in|: check it, fill in the
- * client ID, and replace |c->in| with what the broker is to receive. */
-static void connect_ready(mqg_conn *c, size_t plen) {
-  mqg_connect m;
-  mqg_connect_err err = MQG_CONNECT_ERR_NONE;
-  const uint8_t *pkt = c->in.data + c->in.off;
-  memset(&m, 0, sizeof(m));
-  if (mqg_connect_parse(pkt, plen, &m, &err) != MQG_PARSE_OK) {
-    refuse_connect(c, err, m.level);
-    return;
-  }
-  c->level = m.level;
-  const uint8_t *id = mqg_connect_client_id(pkt, &m);
-  size_t id_len = m.client_id_len;
-  /* The certificate's identity: its registered client ID, else its CN. */
-  const char *own = c->peer.client_id ? c->peer.client_id : c->peer.cn;
-  if (id_len == 0 && own != NULL) {
-    id = (const uint8_t *)own;
-    id_len = strlen(own);
-    c->filled_id = 1;
-  }
-  if (id_len > c->w->opts->max_client_id) {
-    conn__log_outcome(c, MQG_REASON_CLIENT_ID_REJECTED, "client ID too long");
-    conn__refuse(c, MQG_REASON_CLIENT_ID_REJECTED);
-    return;
-  }
-  if (!c->filled_id && atomic_load_explicit(&c->w->opts->strict_ids, memory_order_relaxed) &&
-      (own == NULL || id_len != strlen(own) || memcmp(id, own, id_len) != 0)) {
-    /* Strict: one device cannot take over another's session. */
-    conn__log_outcome(c, MQG_REASON_CLIENT_ID_REJECTED, own ? own : "no identity");
-    conn__refuse(c, MQG_REASON_CLIENT_ID_REJECTED);
-    return;
-  }
-  size_t extra = c->in.len - plen; /* pipelined packets after CONNECT */
-  size_t cap = plen - m.client_id_len + id_len + 4 + extra + (c->w->opts->proxy_protocol ? 512 : 0);
-  uint8_t *out = malloc(cap);
-  CBB cbb;
-  size_t out_len = 0;
-  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) || !proxy_header(c, &cbb) ||
-      !mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
-      !CBB_add_bytes(&cbb, pkt + plen, extra) || !CBB_finish(&cbb, NULL, &out_len)) {
-    free(out);
-    conn__refuse(c, out == NULL ? MQG_REASON_INTERNAL : MQG_REASON_CONNECT_TOO_LARGE);
-    return;
-  }
-  char before[68], after[68];
-  log_safe(after, id, id_len);
-  c->client_id = strdup(after);
-  if (mqg_log_enabled(MQG_LOG_INFO)) {
-    char peer[64], level[4];
-    format_peer(c, peer, sizeof(peer));
-    snprintf(level, sizeof(level), "%u", m.level);
-    const mqg_log_field f[] = {
-        {"peer", peer},
-        {"tls", SSL_get_version(c->ssl)},
-        {"group", mqg_tls_group_name(SSL_get_curve_id(c->ssl))},
-        {"cn", c->peer.cn},
-        {"mqtt", level},
-        {"client_id_in", log_safe(before, mqg_connect_client_id(pkt, &m), m.client_id_len)},
-        {"client_id", after},
-    };
-    mqg_log_event(MQG_LOG_INFO, "connect", f, sizeof(f) / sizeof(f[0]));
-  }
-  /* Associated clients, recorded without waiting for the answer. */
-  if (c->w->reg != NULL && c->peer.has_cert)
-    mqg_regclient_touch(c->w->reg, c->peer.sha256, (const char *)id, id_len);
-  bytes__free(&c->in);
-  c->in = (mqg_bytes){out, 0, out_len, cap};
-  connect_backend(c);
-}
-
-static void read_connect(mqg_conn *c) {
-  mqg_worker *w = c->w;
-  /* Nothing is written (CONNACK, refusal) before the held ticket is out. */
-  if (c->tickets_unsent) {
-    int rc = flush_tickets(c);
-    if (rc < 0)
-      conn__finish(c, MQG_REASON_CLOSED);
-    else if (rc == 0)
-      conn__update_poll(c);
-    if (rc != 0)
-      return;
-  }
-  while (c->state == CONN_CONNECT) {
-    int n = SSL_read(c->ssl, w->rbuf, (int)w->rbuf_cap);
-    if (n <= 0) {
-      int e = SSL_get_error(c->ssl, n);
-      if (e == SSL_ERROR_WANT_READ) {
-        conn__poll(c, UV_READABLE); /* undo a WANT_WRITE's WRITABLE */
-        return;
-      }
-      if (e == SSL_ERROR_WANT_WRITE) {
-        conn__poll(c, UV_READABLE | UV_WRITABLE);
-        return;
-      }
-      ERR_clear_error();
-      conn__finish(c, MQG_REASON_CLOSED);
-      return;
-    }
-    if (bytes__append(&c->in, w->rbuf, (size_t)n) != 0) {
-      conn__refuse(c, MQG_REASON_INTERNAL);
-      return;
-    }
-    size_t plen = 0;
-    mqg_connect_err err = MQG_CONNECT_ERR_NONE;
-    switch (mqg_connect_frame(c->in.data + c->in.off, c->in.len,
-                              w->opts->max_connect_size, &plen, &err)) {
-      case MQG_PARSE_NEED_MORE:
-        break;
-      case MQG_PARSE_OK:
-        connect_ready(c, plen);
-        return;
-      case MQG_PARSE_ERROR:
-        refuse_connect(c, err, 0);
-        return;
-    }
-  }
-}
+/* --- readiness -------------------------------------------------------- */
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   mqg_conn *c = h->data;
@@ -568,7 +508,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       pump__on_device(c, UV_READABLE);
       return;
     }
-    conn__finish(c, c->state == CONN_HANDSHAKE ? MQG_REASON_TLS_ERROR : MQG_REASON_CLOSED);
+    conn__end(c, CONN_END_NOW,
+              c->state == CONN_HANDSHAKE ? MQG_REASON_TLS_ERROR : MQG_REASON_CLOSED, NULL);
     return;
   }
   switch (c->state) {
@@ -576,7 +517,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       conn__handshake(c);
       break;
     case CONN_CONNECT:
-      read_connect(c);
+      conn__read_connect(c);
       break;
     case CONN_CONNACK:
     case CONN_PUMP:
@@ -633,9 +574,10 @@ void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
     w->conns->prev = c;
   w->conns = c;
   w->nconns++;
+  /* Born in HANDSHAKE (conn__to moves it on from there): counted against
+   * --max-handshakes until it leaves. */
   c->state = CONN_HANDSHAKE;
-  c->handshaking = 1;
   w->handshakes++;
-  uv_timer_start(&c->timer, on_timer, w->opts->handshake_ms, 0);
+  arm_deadline(c, CONN_CLOSED);
   conn__poll(c, UV_READABLE);
 }

@@ -665,13 +665,7 @@ void crls__recheck(mqg_worker *w) {
     mqg_crl_set_info(s, res.crl, &info);
     snprintf(detail, sizeof(detail), "cut by a CRL: %s of CA \"%s\" lists serial %s",
              info.source, info.issuer_cn, res.serial);
-    conn__log_outcome(c, MQG_REASON_CERT_REVOKED, detail);
-    MQG_COUNT(cuts, 1);
-    cut++;
-    if (c->state == CONN_HANDSHAKE)
-      conn__finish(c, MQG_REASON_CERT_REVOKED);
-    else
-      conn__close_graceful(c, MQG_REASON_CERT_REVOKED);
+    cut += (size_t)conn__cut(c, MQG_REASON_CERT_REVOKED, detail);
   }
   if (s != NULL)
     mqg_log(cut ? MQG_LOG_INFO : MQG_LOG_DEBUG,

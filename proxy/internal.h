@@ -2,39 +2,61 @@
  * connection, and the functions conn.c, pump.c and server.c call in each
  * other (named <module>__<verb>).
  *
- * One connection, its handles and its states:
+ * One connection and its states. conn.c owns the lifecycle: conn__to is
+ * the only writer of |state| (other files ask it for a transition), each
+ * state's deadline comes from one table there and runs on |timer| with one
+ * callback, and conn__end is the one way out (it logs the outcome once,
+ * counts it, and closes as the state allows). Every transition, with its
+ * cause, is listed in conn.c; the main ones:
  *
- *   accept ──> HANDSHAKE ──> CONNECT ──> BACKEND ──┬─> CONNACK ─┐
- *                 │             │           │      └────────────┴─> PUMP
- *                 │ refuse      │ refuse    │ unreachable         │    │
- *                 v             v           v          broker gone│    │device
- *               LINGER <──── DRAIN <──── (CONNACK refusal)  <─────┘    │gone
- *                 │   (deliver what the broker still                   v
- *                 │    sends, flush, close_notify)                 UP_LINGER
- *                 v                                                    │
- *               CLOSED <─────── every handle's close callback ran ─────┘
- *                 └──> free
+ *                handshake      whole        broker         its
+ *                  done        CONNECT     connected      CONNACK
+ *   accept --> HANDSHAKE --> CONNECT --> BACKEND ---> CONNACK ---> PUMP
+ *                  |            |           |   '---------------------^
+ *                  |            | refused   | unreachable            | |
+ *                  |            v           v                        | |
+ *                  |          DRAIN <------------- broker gone ------+ |
+ *                  |            | all                                | |
+ *                  |            | delivered                          | | device gone,
+ *                  | TLS        v                                    | | shutdown
+ *                  '------->  LINGER <------------ cut --------------' v
+ *                  refusal      | device EOF,                      UP_LINGER
+ *                               | deadline                           | broker EOF,
+ *                               v                                    | deadline
+ *                             CLOSED <-------------------------------'
+ *                               |  (also straight from any state: a reset,
+ *                               |   a deadline that ends it at once, ...)
+ *                               v
+ *                             free, once every handle's close callback ran
  *
- *   HANDSHAKE  TLS handshake, device socket polled directly (SSL_set_fd)
- *   CONNECT    reading the first MQTT packet into |in|
+ * (The lines leaving PUMP leave CONNACK as well.)
+ *
+ *   HANDSHAKE  TLS handshake, device socket polled directly (SSL_set_fd);
+ *              counted against --max-handshakes until it leaves
+ *   CONNECT    reading the first MQTT packet into |in|; entering it sends
+ *              the TLS 1.3 tickets BoringSSL holds back
  *   BACKEND    connecting to the broker; the device is not read meanwhile
  *   CONNACK    MQTT 5 with a filled-in client ID: the broker's first packet
  *              is gathered in |in| to add Assigned Client Identifier
  *   PUMP       bytes both ways, with back-pressure
- *   DRAIN      the broker is gone (EOF, or a failed write): nothing more
- *              is read from the device; what the broker still sends goes
- *              to the device, then close_notify and LINGER
+ *   DRAIN      the broker is gone (EOF, or a failed write), or a refusal
+ *              CONNACK is on its way: nothing more is read from the device;
+ *              what the broker still sends goes to the device, then LINGER
  *   UP_LINGER  the device is gone: the broker's write side is shut once its
  *              queue is written (a FIN, not a reset that would lose a
  *              DISCONNECT), and what it still sends is dropped until EOF
- *   LINGER     our side of the device socket is shut (SHUT_WR); reading
- *              and dropping what the device still sends, so that its kernel
- *              does not turn our last bytes (alert, CONNACK) into a reset
+ *   LINGER     the broker leg is closed, close_notify sent and our side of
+ *              the device socket shut (SHUT_WR); reading and dropping what
+ *              the device still sends, so that its kernel does not turn our
+ *              last bytes (alert, CONNACK) into a reset
+ *   CLOSED     the outcome is logged; every handle is closing
  *
- * Every state but PUMP without queued bytes has a deadline on |timer|;
- * in PUMP the timer runs while bytes wait in either direction
- * (--write-timeout), so a peer that stops reading cannot hold a
- * connection forever.
+ * Deadlines: HANDSHAKE --handshake-timeout, CONNECT --connect-timeout,
+ * BACKEND --backend-timeout, DRAIN --write-timeout, UP_LINGER and LINGER
+ * 1 s. In CONNACK and PUMP the deadline (--write-timeout) runs only while
+ * bytes wait in either direction and restarts whenever they move
+ * (conn__progress), so a peer that stops reading cannot hold a connection
+ * forever.
  *
  * Ownership: the worker owns its connections (a list); a connection owns its
  * SSL, its socket, its handles and its buffers, and is freed only after the
@@ -103,9 +125,8 @@ struct mqg_conn {
   uint8_t read_wants_write : 1; /* SSL_read needs the socket writable */
   uint8_t up_eof : 1;    /* the broker will send nothing more */
   uint8_t filled_id : 1; /* mqgate filled in the client ID */
-  uint8_t logged : 1;    /* the outcome line was written */
+  uint8_t logged : 1;    /* the outcome was recorded (conn__end) */
   uint8_t tickets_unsent : 1; /* TLS 1.3 tickets held: socket was full */
-  uint8_t handshaking : 1;    /* counted in the worker's |handshakes| */
   uint8_t lookup_state;  /* LOOKUP_*: the registry check of the handshake */
   uint8_t register_after : 1; /* register automatically once completed */
   uint8_t have_ca : 1;   /* |reg_ca| is the registered CA the chain reached */
@@ -199,16 +220,63 @@ struct mqg_worker {
   int busy;                /* the loop was idle < 20% of the last window */
 };
 
-/* conn.c */
+/* conn.c: the lifecycle. */
+
+/* How a connection ends, by what is still owed to its peers (conn__end). */
+enum conn_end {
+  CONN_END_NOW,       /* nothing: close both legs at once (-> CLOSED) */
+  CONN_END_LINGER,    /* close the broker leg, send close_notify and a FIN
+                       * to the device, read it until EOF (-> LINGER) */
+  CONN_END_REFUSE,    /* a refusal CONNACK where the protocol has a code
+                       * for the reason, then as LINGER (-> DRAIN) */
+  CONN_END_DRAIN,     /* CONNACK, PUMP: the broker is gone; what it sent
+                       * still goes to the device, then LINGER (-> DRAIN) */
+  CONN_END_UP_LINGER, /* CONNACK, PUMP: the device is gone; the broker gets
+                       * its queue and a FIN (-> UP_LINGER); in any other
+                       * state nothing is owed to it: as NOW */
+};
+
 void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket);
+/* conn__to moves |c| to |to|: the only writer of c->state. Leaving
+ * HANDSHAKE gives back its --max-handshakes slot; the deadline of |to| is
+ * armed from conn.c's table; a debug line names both states. */
+void conn__to(mqg_conn *c, enum conn_state to);
+/* conn__state_name returns the name of |state| for log lines ("pump"). */
+const char *conn__state_name(unsigned state);
+/* conn__progress: bytes moved or were queued. In CONNACK and PUMP the
+ * deadline restarts while bytes wait and stops when none do; in every other
+ * state it does nothing (their deadlines are fixed). */
+void conn__progress(mqg_conn *c);
+/* conn__end ends |c| for |reason| (|detail|, if any, goes on the log line):
+ * the one way out. The outcome is logged and counted here, once: the first
+ * reason recorded stands, later calls only move the connection on. Then
+ * |how| (enum conn_end) takes it towards CLOSED; |c| may be closed on
+ * return (it is freed later, once its handles' callbacks have run). */
+void conn__end(mqg_conn *c, enum conn_end how, mqg_reason reason, const char *detail);
+/* conn__cut ends a live connection for a registry change or a CRL (|detail|
+ * says which), counted as a cut: a handshake at once, anything later with
+ * close_notify (LINGER). Returns 0 without doing anything when |c| is
+ * already ending (LINGER or CLOSED), else 1. */
+int conn__cut(mqg_conn *c, mqg_reason reason, const char *detail);
+/* conn__shutdown ends |c| for a shutdown, as cleanly as its state allows;
+ * a connection already ending goes on to its own deadline. */
+void conn__shutdown(mqg_conn *c);
 void conn__handshake(mqg_conn *c);
+/* conn__flush_tickets sends the TLS 1.3 tickets BoringSSL holds back until
+ * the server's first write (entering CONNECT). Returns 0 when none is held
+ * any more, 1 while the socket is full (c->tickets_unsent), -1 if the
+ * connection failed. */
+int conn__flush_tickets(mqg_conn *c);
 void conn__poll(mqg_conn *c, int events);
 void conn__update_poll(mqg_conn *c);
-void conn__finish(mqg_conn *c, mqg_reason reason);
-void conn__shutdown(mqg_conn *c);
-void conn__close_graceful(mqg_conn *c, mqg_reason reason);
-void conn__refuse(mqg_conn *c, mqg_reason reason);
-void conn__log_outcome(mqg_conn *c, mqg_reason reason, const char *detail);
+/* conn__format_peer writes the device's address ("host:port", "[v6]:port")
+ * for a log line. */
+void conn__format_peer(const mqg_conn *c, char *out, size_t cap);
+
+/* conn_connect.c: the CONNECT stage. conn__read_connect reads what the
+ * device sent in CONNECT; a whole CONNECT that passes goes to the broker
+ * (BACKEND), anything else is refused. */
+void conn__read_connect(mqg_conn *c);
 
 /* server.c */
 void server__conn_gone(mqg_worker *w);
@@ -239,8 +307,14 @@ void pump__start(mqg_conn *c);
 void pump__on_device(mqg_conn *c, int events);
 int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len);
 int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len);
+/* pump__drain: in DRAIN, LINGER once the broker has nothing more to send
+ * and the device has been given all of it; else wait for that. */
 void pump__drain(mqg_conn *c);
-void pump__shutdown(mqg_conn *c);
+/* pump__up_close: entering UP_LINGER, the broker's write side is shut once
+ * its queue is written and its reading resumes (to drop until EOF).
+ * Returns 0, or -1 when there is nothing to wait for (no FIN could be
+ * queued, or the broker has already closed): close now. */
+int pump__up_close(mqg_conn *c);
 
 /* mqg_bytes helpers (pump.c) */
 int bytes__append(mqg_bytes *b, const uint8_t *data, size_t len);

@@ -65,24 +65,6 @@ static void dev_read(mqg_conn *c);
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void on_deadline(uv_timer_t *t) {
-  mqg_conn *c = t->data;
-  conn__log_outcome(c, c->state == CONN_PUMP || c->state == CONN_CONNACK
-                           ? MQG_REASON_WRITE_TIMEOUT : c->reason, NULL);
-  conn__finish(c, c->reason);
-}
-
-/* In PUMP, the deadline runs only while bytes wait, and restarts whenever
- * they move. */
-static void stall_timer(mqg_conn *c) {
-  if (c->state != CONN_PUMP && c->state != CONN_CONNACK)
-    return;
-  if (c->dev_out.len > 0 || c->up_queued > 0)
-    uv_timer_start(&c->timer, on_deadline, c->w->opts->write_ms, 0);
-  else
-    uv_timer_stop(&c->timer);
-}
-
 static void up_read_start(mqg_conn *c) {
   if (uv_read_start((uv_stream_t *)&c->up, on_up_alloc, on_up_read) != 0)
     c->up_eof = 1; /* nothing more will come from the broker */
@@ -90,64 +72,44 @@ static void up_read_start(mqg_conn *c) {
 
 static void on_shutdown(uv_shutdown_t *req, int status) { free(req); }
 
-/* The device is gone (EOF, close_notify, error). The broker gets what is
- * queued for it, then a FIN; we drop what it still sends until it closes. */
-static void device_gone(mqg_conn *c) {
-  ERR_clear_error();
-  if (c->state != CONN_PUMP && c->state != CONN_CONNACK) {
-    conn__finish(c, MQG_REASON_CLOSED); /* nothing is owed to the broker */
-    return;
-  }
-  conn__log_outcome(c, MQG_REASON_CLOSED, "device closed");
-  c->state = CONN_UP_LINGER;
-  conn__poll(c, 0);
+int pump__up_close(mqg_conn *c) {
   uv_shutdown_t *req = malloc(sizeof(*req));
   if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->up, on_shutdown) != 0) {
     free(req);
-    conn__finish(c, MQG_REASON_CLOSED);
-    return;
+    return -1;
   }
-  if (c->up_eof) {
-    conn__finish(c, MQG_REASON_CLOSED); /* uv_close lets the shutdown finish */
-    return;
-  }
+  if (c->up_eof)
+    return -1;
   if (c->up_read_paused) {
     c->up_read_paused = 0;
     up_read_start(c);
   }
-  uv_timer_start(&c->timer, on_deadline, c->w->opts->linger_ms, 0);
+  return 0;
 }
 
-/* Ends a live session for a shutdown: close_notify to the device, the
- * broker's write side shut after its queue (FIN), then linger briefly. */
-void pump__shutdown(mqg_conn *c) {
-  conn__log_outcome(c, MQG_REASON_SHUTDOWN, NULL);
-  SSL_shutdown(c->ssl);
+/* The device is gone (EOF, close_notify, error). In a session the broker
+ * gets what is queued for it, then a FIN, and what it still sends is
+ * dropped until it closes (UP_LINGER); otherwise the connection closes. */
+static void device_gone(mqg_conn *c) {
   ERR_clear_error();
-  shutdown(c->fd, SHUT_WR);
-  device_gone(c);
+  conn__end(c, CONN_END_UP_LINGER, MQG_REASON_CLOSED, "device closed");
 }
 
-/* DRAIN: close once the broker has nothing more to send and the device
- * has been given all of it. */
 void pump__drain(mqg_conn *c) {
   if (c->state == CONN_DRAIN && c->up_eof && c->dev_out.len == 0)
-    conn__close_graceful(c, c->reason);
+    conn__end(c, CONN_END_LINGER, c->reason, NULL);
   else
     conn__update_poll(c);
 }
 
 /* The broker is gone or failing: stop reading the device, keep delivering
- * what the broker sent (and may still send) to the device. */
+ * what the broker sent (and may still send) to the device (DRAIN). */
 static void broker_gone(mqg_conn *c, int eof, const char *detail) {
-  conn__log_outcome(c, MQG_REASON_CLOSED, detail);
-  c->state = CONN_DRAIN;
   if (eof) {
     c->up_eof = 1;
     uv_read_stop((uv_stream_t *)&c->up);
   }
-  uv_timer_start(&c->timer, on_deadline, c->w->opts->write_ms, 0);
-  pump__drain(c);
+  conn__end(c, CONN_END_DRAIN, MQG_REASON_CLOSED, detail);
 }
 
 static void on_up_written(uv_write_t *req, int status) {
@@ -161,7 +123,7 @@ static void on_up_written(uv_write_t *req, int status) {
     broker_gone(c, 0, uv_strerror(status));
     return;
   }
-  stall_timer(c);
+  conn__progress(c);
   if (c->dev_read_paused && c->up_queued <= c->w->opts->write_queue_limit / 2) {
     c->dev_read_paused = 0;
     /* SSL may hold decrypted records the socket will not signal again. */
@@ -203,7 +165,7 @@ int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
   c->up_queued += len;
   if (c->up_queued > c->w->opts->write_queue_limit)
     c->dev_read_paused = 1;
-  stall_timer(c);
+  conn__progress(c);
   return 0;
 }
 
@@ -223,7 +185,7 @@ static int dev_flush(mqg_conn *c) {
     return -1;
   }
   if (c->dev_out.len != before)
-    stall_timer(c);
+    conn__progress(c);
   if (c->up_read_paused && c->dev_out.len <= c->w->opts->write_queue_limit / 2 &&
       !c->up_eof) {
     c->up_read_paused = 0;
@@ -252,7 +214,7 @@ int pump__dev_send(mqg_conn *c, const uint8_t *data, size_t len) {
       device_gone(c);
       return -1;
     }
-    stall_timer(c);
+    conn__progress(c);
   }
   if (c->dev_out.len > c->w->opts->write_queue_limit && !c->up_read_paused &&
       c->up_init && !c->up_eof) {
@@ -342,7 +304,7 @@ static int connack_gather(mqg_conn *c, const uint8_t *data, size_t len) {
     mqg_log(MQG_LOG_WARN, "broker's CONNACK is malformed");
     return -1;
   }
-  c->state = CONN_PUMP;
+  conn__to(c, CONN_PUMP);
   mqg_bytes rest = c->in;
   c->in = (mqg_bytes){0};
   if (pump__dev_send(c, out, out_len) == 0 && rest.len > plen)
@@ -363,7 +325,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   if (c->state == CONN_UP_LINGER) { /* the device is gone: drop, await EOF */
     if (nread < 0)
-      conn__finish(c, c->reason);
+      conn__end(c, CONN_END_NOW, c->reason, NULL);
     return;
   }
   if (c->state == CONN_CLOSED || c->state == CONN_LINGER)
@@ -380,7 +342,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (c->state == CONN_CONNACK) {
     if (connack_gather(c, (const uint8_t *)buf->base, (size_t)nread) != 0)
-      conn__close_graceful(c, MQG_REASON_CLOSED);
+      conn__end(c, CONN_END_LINGER, MQG_REASON_CLOSED, NULL);
     return;
   }
   MQG_COUNT(bytes_down, (uint64_t)nread);

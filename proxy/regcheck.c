@@ -306,14 +306,8 @@ static void cut(mqg_worker *w, const uint8_t fp[32], mqg_reason r) {
   mqg_conn *next;
   for (mqg_conn *c = w->conns; c != NULL; c = next) {
     next = c->next;
-    if (!c->peer.has_cert || memcmp(c->peer.sha256, fp, 32) != 0 || c->state >= CONN_LINGER)
-      continue;
-    conn__log_outcome(c, r, "cut by a registry change");
-    MQG_COUNT(cuts, 1);
-    if (c->state == CONN_HANDSHAKE)
-      conn__finish(c, r);
-    else
-      conn__close_graceful(c, r);
+    if (c->peer.has_cert && memcmp(c->peer.sha256, fp, 32) == 0)
+      conn__cut(c, r, "cut by a registry change");
   }
 }
 

@@ -215,7 +215,7 @@ static void on_drain_deadline(uv_timer_t *t) {
     return;
   }
   while (w->conns != NULL)
-    conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+    conn__end(w->conns, CONN_END_NOW, MQG_REASON_SHUTDOWN, NULL);
 }
 
 static void on_wakeup(uv_async_t *a) {
@@ -435,7 +435,7 @@ void mqg_server_free(mqg_server *s) {
       atomic_store(&w->stopping, 1);
       on_wakeup(&w->wakeup);
       while (w->conns != NULL)
-        conn__finish(w->conns, MQG_REASON_SHUTDOWN);
+        conn__end(w->conns, CONN_END_NOW, MQG_REASON_SHUTDOWN, NULL);
       worker_close(w);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
