@@ -2,7 +2,7 @@
  * CONNACK for MQTT 5 devices whose client ID mqgate filled in.
  *
  * Errors: builders return 1/0 like CBB; the reader returns mqg_parse_status
- * (see mqtt_connect.h). */
+ * (see mqtt_frame.h, whose framer and property table it uses). */
 #ifndef MQG_MQTT_CONNACK_H
 #define MQG_MQTT_CONNACK_H
 
@@ -11,10 +11,8 @@
 
 #include <openssl/bytestring.h>
 
-#include "mqtt_connect.h"
-
-/* MQTT 5 property identifier: Assigned Client Identifier (section 3.2.2.3.7). */
-#define MQG_PROP_ASSIGNED_CLIENT_ID 0x12
+#include "mqtt_frame.h"
+#include "reason.h" /* the codes of refusal CONNACKs: mqg_reason_connack_code */
 
 /* mqg_connack_build appends a CONNACK with session-present 0 and |code| (a
  * 3.1/3.1.1 return code or an MQTT 5 reason code, per |level|) to |out|. For
@@ -33,14 +31,16 @@ mqg_parse_status mqg_connack_frame(const uint8_t *buf, size_t len,
 
 /* mqg_connack_add_assigned_id writes to |out| the MQTT 5 CONNACK |pkt| (|len|
  * bytes, one whole packet as framed above) with an Assigned Client Identifier
- * property |id| (|id_len| bytes) added, unless its reason code is >= 0x80 or
- * it already carries that property, in which case the packet is copied
- * unchanged. Both the property length and the remaining length are
- * re-encoded; the other properties keep their bytes and order. A CONNACK
- * without a property length (remaining length 2) is read as having an empty
- * property list, as Mosquitto's client does. Returns 1 on
- * success, 0 if |pkt| is not a well-formed MQTT 5 CONNACK (|out| then holds
- * nothing usable) or the CBB failed. */
+ * property (MQG_PROP_ASSIGNED_CLIENT_ID, MQTT 5 3.2.2.3.7) |id| (|id_len|
+ * bytes) added, unless its reason code is >= 0x80 or it already carries that
+ * property, in which case the packet is copied unchanged. Both the property
+ * length and the remaining length are re-encoded; the other properties keep
+ * their bytes and order (any property MQTT 5 defines is walked over; an
+ * unknown one makes the packet unreadable). A CONNACK without a property
+ * length (remaining length 2) is read as having an empty property list, as
+ * Mosquitto's client does. Returns 1 on success, 0 if |pkt| is not a
+ * well-formed MQTT 5 CONNACK (|out| then holds nothing usable) or the CBB
+ * failed. */
 int mqg_connack_add_assigned_id(const uint8_t *pkt, size_t len,
                                 const uint8_t *id, size_t id_len, CBB *out);
 

@@ -15,61 +15,7 @@
 
 #include <string.h>
 
-/* The largest value a 4-byte variable byte integer holds (MQTT 5 1.5.5). */
-#define MQTT_VARINT_MAX 268435455u
-
 #define MQTT_TYPE_CONNECT 1
-
-/* MQTT 5 property types (section 2.2.2.2). */
-enum prop_type {
-  PT_BYTE = 1,
-  PT_U16,
-  PT_U32,
-  PT_UTF8,
-  PT_BINARY,
-  PT_PAIR,
-};
-
-/* Where a property may appear. */
-#define IN_CONNECT 1
-#define IN_WILL 2
-
-/* Value checks beyond the type: protocol errors in MQTT 5 section 3.1.2.11
- * and 3.1.3.2. */
-#define CHECK_BOOL 1    /* 0 or 1 */
-#define CHECK_NONZERO 2 /* 0 is a protocol error */
-
-#define PROP_USER 0x26
-#define PROP_AUTH_METHOD 0x15
-#define PROP_AUTH_DATA 0x16
-#define PROP_ID_LIMIT 0x30 /* every identifier below fits a uint64_t mask */
-
-struct prop_rule {
-  uint8_t type;
-  uint8_t where; /* 0: not allowed in a CONNECT at all */
-  uint8_t check;
-};
-
-/* The properties a CONNECT may carry, after Mosquitto's
- * mosquitto_property_check_command; any other identifier is refused, since
- * a proxy cannot vouch for what it does not know. */
-static const struct prop_rule prop_rules[PROP_ID_LIMIT] = {
-    [0x01] = {PT_BYTE, IN_WILL, CHECK_BOOL},         /* payload format */
-    [0x02] = {PT_U32, IN_WILL, 0},                   /* message expiry */
-    [0x03] = {PT_UTF8, IN_WILL, 0},                  /* content type */
-    [0x08] = {PT_UTF8, IN_WILL, 0},                  /* response topic */
-    [0x09] = {PT_BINARY, IN_WILL, 0},                /* correlation data */
-    [0x11] = {PT_U32, IN_CONNECT, 0},                /* session expiry */
-    [0x15] = {PT_UTF8, IN_CONNECT, 0},               /* auth method */
-    [0x16] = {PT_BINARY, IN_CONNECT, 0},             /* auth data */
-    [0x17] = {PT_BYTE, IN_CONNECT, CHECK_BOOL},      /* request problem */
-    [0x18] = {PT_U32, IN_WILL, 0},                   /* will delay */
-    [0x19] = {PT_BYTE, IN_CONNECT, CHECK_BOOL},      /* request response */
-    [0x21] = {PT_U16, IN_CONNECT, CHECK_NONZERO},    /* receive maximum */
-    [0x22] = {PT_U16, IN_CONNECT, 0},                /* topic alias max */
-    [0x26] = {PT_PAIR, IN_CONNECT | IN_WILL, 0},     /* user property */
-    [0x27] = {PT_U32, IN_CONNECT, CHECK_NONZERO},    /* max packet size */
-};
 
 static const struct {
   mqg_reason reason;
@@ -94,78 +40,6 @@ const char *mqg_connect_err_text(mqg_connect_err err) {
   return (unsigned)err < ERR_COUNT ? err_rows[err].text : "unknown error";
 }
 
-int mqg_mqtt_put_varint(CBB *cbb, uint32_t v) {
-  if (v > MQTT_VARINT_MAX)
-    return 0;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    if (v != 0)
-      b |= 0x80;
-    if (!CBB_add_u8(cbb, b))
-      return 0;
-  } while (v != 0);
-  return 1;
-}
-
-int mqg_mqtt_get_varint(CBS *cbs, uint32_t *out) {
-  /* Read from a copy so that a failure leaves |cbs| where it was. */
-  CBS copy = *cbs;
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) {
-    uint8_t b;
-    if (!CBS_get_u8(&copy, &b))
-      return 0;
-    v |= (uint32_t)(b & 0x7f) << (7 * i);
-    if ((b & 0x80) == 0) {
-      *cbs = copy;
-      *out = v;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-int mqg_mqtt_utf8_valid(const uint8_t *s, size_t len) {
-  /* Smallest code point for each sequence length: anything below is an
-   * overlong form, which could smuggle a '/' or a NUL past a check. */
-  static const uint32_t min_cp[4] = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < len) {
-    uint8_t b = s[i];
-    size_t n;
-    uint32_t cp;
-    if (b == 0)
-      return 0;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    if (b < 0xc0)
-      return 0; /* continuation byte without a lead */
-    else if (b < 0xe0)
-      n = 1, cp = b & 0x1f;
-    else if (b < 0xf0)
-      n = 2, cp = b & 0x0f;
-    else if (b < 0xf8)
-      n = 3, cp = b & 0x07;
-    else
-      return 0;
-    if (len - i - 1 < n)
-      return 0;
-    for (size_t k = 1; k <= n; k++) {
-      uint8_t c = s[i + k];
-      if ((c & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return 0;
-    i += 1 + n;
-  }
-  return 1;
-}
-
 /* first_byte_err classifies the first byte of the fixed header. */
 static mqg_connect_err first_byte_err(uint8_t b) {
   if ((b >> 4) != MQTT_TYPE_CONNECT)
@@ -182,31 +56,19 @@ mqg_parse_status mqg_connect_frame(const uint8_t *buf, size_t len,
   *err = MQG_CONNECT_ERR_NONE;
   if (len == 0)
     return MQG_PARSE_NEED_MORE;
+  /* The type first, on the first byte alone: a device speaking anything
+   * else is refused before its length is even read. */
   *err = first_byte_err(buf[0]);
   if (*err != MQG_CONNECT_ERR_NONE)
     return MQG_PARSE_ERROR;
-
-  /* At most four length bytes are looked at: with four there and no end in
-   * sight, the length is malformed, whatever follows. */
-  CBS cbs;
-  size_t avail = len - 1 < 4 ? len - 1 : 4;
-  uint32_t rl;
-  CBS_init(&cbs, buf + 1, avail);
-  if (!mqg_mqtt_get_varint(&cbs, &rl)) {
-    if (avail < 4)
-      return MQG_PARSE_NEED_MORE;
-    *err = MQG_CONNECT_ERR_REMAINING_LENGTH;
-    return MQG_PARSE_ERROR;
-  }
-  size_t header_len = 1 + (avail - CBS_len(&cbs));
-  size_t total = header_len + rl;
-  *out_packet_len = total;
-  /* Refuse before the caller buffers anything beyond the limit. */
-  if (total > max_size) {
-    *err = MQG_CONNECT_ERR_TOO_LARGE;
-    return MQG_PARSE_ERROR;
-  }
-  return len >= total ? MQG_PARSE_OK : MQG_PARSE_NEED_MORE;
+  mqg_frame f;
+  mqg_frame_err fe;
+  mqg_parse_status st = mqg_mqtt_frame(buf, len, max_size, &f, &fe);
+  *out_packet_len = f.packet_len;
+  if (st == MQG_PARSE_ERROR)
+    *err = fe == MQG_FRAME_ERR_TOO_LARGE ? MQG_CONNECT_ERR_TOO_LARGE
+                                         : MQG_CONNECT_ERR_REMAINING_LENGTH;
+  return st;
 }
 
 /* get_str reads a 2-byte length-prefixed string into |out|; the error is
@@ -219,46 +81,23 @@ static mqg_connect_err get_str(CBS *cbs, CBS *out, int utf8) {
   return MQG_CONNECT_ERR_NONE;
 }
 
-/* prop_value_err reads one property value of |rule|'s type from |list|. A
- * value running past the end of the property list is a malformed property,
- * not a truncated packet: the list's own length was within the packet. */
-static mqg_connect_err prop_value_err(CBS *list,
-                                      const struct prop_rule *rule) {
-  uint8_t u8;
-  uint16_t u16;
-  uint32_t u32;
-  uint32_t value;
-  CBS s;
-  mqg_connect_err e;
-  switch (rule->type) {
-    case PT_BYTE:
-      if (!CBS_get_u8(list, &u8))
-        return MQG_CONNECT_ERR_PROPERTY;
-      value = u8;
+/* prop_value_err reads one property value of |rule|'s type from |list| and
+ * checks its rules. A value running past the end of the property list is a
+ * malformed property, not a truncated packet: the list's own length was
+ * within the packet. */
+static mqg_connect_err prop_value_err(CBS *list, const mqg_prop_rule *rule) {
+  mqg_prop_value v;
+  switch (mqg_mqtt_prop_value(list, rule->type, 1, &v)) {
+    case MQG_PROP_VALUE_OK:
       break;
-    case PT_U16:
-      if (!CBS_get_u16(list, &u16))
-        return MQG_CONNECT_ERR_PROPERTY;
-      value = u16;
-      break;
-    case PT_U32:
-      if (!CBS_get_u32(list, &u32))
-        return MQG_CONNECT_ERR_PROPERTY;
-      value = u32;
-      break;
-    case PT_UTF8:
-    case PT_BINARY:
-    case PT_PAIR:
-      e = get_str(list, &s, rule->type != PT_BINARY);
-      if (e == MQG_CONNECT_ERR_NONE && rule->type == PT_PAIR)
-        e = get_str(list, &s, 1);
-      return e == MQG_CONNECT_ERR_TRUNCATED ? MQG_CONNECT_ERR_PROPERTY : e;
+    case MQG_PROP_VALUE_UTF8:
+      return MQG_CONNECT_ERR_UTF8;
     default:
       return MQG_CONNECT_ERR_PROPERTY;
   }
-  if ((rule->check & CHECK_BOOL) && value > 1)
+  if ((rule->check & MQG_PROP_CHECK_BOOL) && v.num > 1)
     return MQG_CONNECT_ERR_PROPERTY;
-  if ((rule->check & CHECK_NONZERO) && value == 0)
+  if ((rule->check & MQG_PROP_CHECK_NONZERO) && v.num == 0)
     return MQG_CONNECT_ERR_PROPERTY;
   return MQG_CONNECT_ERR_NONE;
 }
@@ -285,19 +124,20 @@ static mqg_connect_err get_props(const uint8_t *pkt, CBS *cbs, unsigned where,
     uint8_t id;
     if (!CBS_get_u8(&list, &id))
       return MQG_CONNECT_ERR_PROPERTY;
-    if (id >= PROP_ID_LIMIT || (prop_rules[id].where & where) == 0)
+    const mqg_prop_rule *rule = mqg_mqtt_prop_rule(id);
+    if (rule == NULL || (rule->where & where) == 0)
       return MQG_CONNECT_ERR_PROPERTY;
-    if (id != PROP_USER && (seen & ((uint64_t)1 << id)))
+    if (id != MQG_PROP_USER && (seen & ((uint64_t)1 << id)))
       return MQG_CONNECT_ERR_PROPERTY_DUP;
     seen |= (uint64_t)1 << id;
-    mqg_connect_err e = prop_value_err(&list, &prop_rules[id]);
+    mqg_connect_err e = prop_value_err(&list, rule);
     if (e != MQG_CONNECT_ERR_NONE)
       return e;
   }
   /* MQTT 5 3.1.2.11.10: authentication data without a method is a protocol
    * error. */
-  if ((seen & ((uint64_t)1 << PROP_AUTH_DATA)) &&
-      !(seen & ((uint64_t)1 << PROP_AUTH_METHOD)))
+  if ((seen & ((uint64_t)1 << MQG_PROP_AUTH_DATA)) &&
+      !(seen & ((uint64_t)1 << MQG_PROP_AUTH_METHOD)))
     return MQG_CONNECT_ERR_PROPERTY;
   return MQG_CONNECT_ERR_NONE;
 }
@@ -307,23 +147,27 @@ static mqg_connect_err connect_decode(const uint8_t *pkt, size_t len,
                                       mqg_connect *out) {
   mqg_connect_err e;
   CBS cbs, s;
-  uint32_t rl;
 
   if (len == 0)
     return MQG_CONNECT_ERR_TRUNCATED;
   e = first_byte_err(pkt[0]);
   if (e != MQG_CONNECT_ERR_NONE)
     return e;
-  CBS_init(&cbs, pkt + 1, len - 1);
-  if (!mqg_mqtt_get_varint(&cbs, &rl))
-    return len - 1 >= 4 ? MQG_CONNECT_ERR_REMAINING_LENGTH
-                        : MQG_CONNECT_ERR_TRUNCATED;
-  if (rl > CBS_len(&cbs))
-    return MQG_CONNECT_ERR_TRUNCATED;
-  if (rl < CBS_len(&cbs))
+  mqg_frame f;
+  mqg_frame_err fe;
+  switch (mqg_mqtt_frame(pkt, len, SIZE_MAX, &f, &fe)) {
+    case MQG_PARSE_NEED_MORE:
+      return MQG_CONNECT_ERR_TRUNCATED;
+    case MQG_PARSE_ERROR: /* never TOO_LARGE without a limit */
+      return MQG_CONNECT_ERR_REMAINING_LENGTH;
+    case MQG_PARSE_OK:
+      break;
+  }
+  if (f.packet_len < len)
     return MQG_CONNECT_ERR_TRAILING;
   out->packet_len = len;
-  out->header_len = len - CBS_len(&cbs);
+  out->header_len = f.header_len;
+  CBS_init(&cbs, pkt + f.header_len, len - f.header_len);
 
   /* Variable header. The name decides which levels are ours, so that a known
    * name with another level can get "unacceptable protocol version". */
@@ -355,7 +199,7 @@ static mqg_connect_err connect_decode(const uint8_t *pkt, size_t len,
   if (!CBS_get_u16(&cbs, &out->keepalive))
     return MQG_CONNECT_ERR_TRUNCATED;
   if (out->level == 5) {
-    e = get_props(pkt, &cbs, IN_CONNECT, &out->props_off, &out->props_len);
+    e = get_props(pkt, &cbs, MQG_PROP_IN_CONNECT, &out->props_off, &out->props_len);
     if (e != MQG_CONNECT_ERR_NONE)
       return e;
   }
@@ -371,7 +215,7 @@ static mqg_connect_err connect_decode(const uint8_t *pkt, size_t len,
   if (flags & MQG_CONNECT_FLAG_WILL) {
     if (out->level == 5) {
       size_t woff, wlen;
-      e = get_props(pkt, &cbs, IN_WILL, &woff, &wlen);
+      e = get_props(pkt, &cbs, MQG_PROP_IN_WILL, &woff, &wlen);
       if (e != MQG_CONNECT_ERR_NONE)
         return e;
     }
@@ -422,11 +266,10 @@ int mqg_connect_rewrite(const uint8_t *pkt, const mqg_connect *c,
     return 0;
   size_t head = c->client_id_off - c->header_len;
   size_t tail = c->packet_len - c->rest_off;
-  /* Each term is at most MQTT_VARINT_MAX, so the sum cannot overflow. */
+  /* Each term is at most MQG_MQTT_VARINT_MAX, so the sum cannot overflow;
+   * a sum beyond it is refused by mqg_mqtt_put_header, writing nothing. */
   size_t rl = head + 2 + id_len + tail;
-  if (rl > MQTT_VARINT_MAX)
-    return 0;
-  return CBB_add_u8(out, MQTT_TYPE_CONNECT << 4) && mqg_mqtt_put_varint(out, (uint32_t)rl) &&
+  return mqg_mqtt_put_header(out, MQTT_TYPE_CONNECT << 4, rl) &&
          CBB_add_bytes(out, pkt + c->header_len, head) &&
          CBB_add_u16(out, (uint16_t)id_len) &&
          CBB_add_bytes(out, id, id_len) &&

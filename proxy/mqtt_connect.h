@@ -4,12 +4,14 @@
  * ("MQTT", level 5), with will, username, password and MQTT 5 properties.
  *
  * Reading is split in two, as in Mosquitto's packet__read_single:
- *   - framing (mqg_connect_frame): from the bytes received so far, decide
- *     whether a whole packet is there, how long it is, and whether it may be
- *     a CONNECT at all, before anything is buffered beyond the limit;
+ *   - framing (mqg_connect_frame, on mqtt_frame.h's framer): from the bytes
+ *     received so far, decide whether a whole packet is there, how long it
+ *     is, and whether it may be a CONNECT at all, before anything is
+ *     buffered beyond the limit;
  *   - decoding (mqg_connect_parse): the fields of one whole packet, through
  *     a bounds-checked CBS cursor; every length is checked against what is
- *     left, and trailing bytes are an error.
+ *     left, and trailing bytes are an error. MQTT 5 properties are checked
+ *     against mqtt_frame.h's property table.
  * The caller accumulates the received bytes in one buffer and calls
  * mqg_connect_frame after each read: the framer looks at most at the first
  * five bytes, so a CONNECT split at any byte boundary costs nothing extra.
@@ -25,13 +27,8 @@
 
 #include <openssl/bytestring.h>
 
+#include "mqtt_frame.h"
 #include "reason.h"
-
-typedef enum {
-  MQG_PARSE_OK = 0,
-  MQG_PARSE_NEED_MORE = 1,
-  MQG_PARSE_ERROR = 2,
-} mqg_parse_status;
 
 #define MQG_CONNECT_ERR_MAP(X)                                              \
   X(NONE, OK, "no error")                                                   \
@@ -66,9 +63,6 @@ typedef enum {
 #define MQG_CONNECT_FLAG_WILL_RETAIN 0x20
 #define MQG_CONNECT_FLAG_PASSWORD 0x40
 #define MQG_CONNECT_FLAG_USERNAME 0x80
-
-/* Largest client ID this module will write (MQTT strings are at most 65535). */
-#define MQG_CLIENT_ID_MAX 65535
 
 /* mqg_connect_frame looks at the start of |buf| (|len| bytes received so far
  * on a new connection). It returns:
@@ -145,18 +139,5 @@ mqg_reason mqg_connect_err_reason(mqg_connect_err err);
 
 /* mqg_connect_err_text returns a static description of |err|. */
 const char *mqg_connect_err_text(mqg_connect_err err);
-
-/* mqg_mqtt_put_varint appends |v| (< 268435456) as an MQTT variable byte
- * integer. Returns 1 or 0 like every CBB function. */
-int mqg_mqtt_put_varint(CBB *cbb, uint32_t v);
-
-/* mqg_mqtt_get_varint reads an MQTT variable byte integer (at most 4 bytes,
- * minimal or not) from |cbs|. Returns 1 on success, 0 if truncated or longer
- * than 4 bytes. */
-int mqg_mqtt_get_varint(CBS *cbs, uint32_t *out);
-
-/* mqg_mqtt_utf8_valid returns 1 if the |len| bytes at |s| are a valid MQTT
- * UTF-8 string (well-formed UTF-8, no U+0000, no UTF-16 surrogates). */
-int mqg_mqtt_utf8_valid(const uint8_t *s, size_t len);
 
 #endif

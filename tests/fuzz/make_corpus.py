@@ -153,6 +153,33 @@ def connack_seeds():
     }
 
 
+def frame_seeds():
+    every_prop = (
+        p_byte(0x01, 1) + p_u32(0x02, 60) + p_str(0x03, "text/plain") +
+        p_str(0x08, "resp/t") + p_str(0x09, b"\x00\xff") + b"\x0b\x80\x01" +
+        p_u32(0x11, 3600) + p_str(0x12, "id") + p_u16(0x13, 30) +
+        p_str(0x15, "SCRAM") + p_str(0x16, b"\x01") + p_byte(0x17, 1) +
+        p_u32(0x18, 5) + p_byte(0x19, 0) + p_str(0x1A, "r/") +
+        p_str(0x1C, "other:8883") + p_str(0x1F, "why") + p_u16(0x21, 10) +
+        p_u16(0x22, 5) + p_u16(0x23, 1) + p_byte(0x24, 1) + p_byte(0x25, 0) +
+        p_pair(0x26, "k", "v") + p_u32(0x27, 1 << 20) + p_byte(0x28, 1) +
+        p_byte(0x29, 1) + p_byte(0x2A, 0))
+    return {
+        # Whole packets, their body a property list.
+        "props-every": b"\x30" + varint(len(every_prop)) + every_prop,
+        "props-user": b"\x30" + varint(9) + p_pair(0x26, "ab", "cd"),
+        "props-bad-utf8": b"\x30\x06" + p_str(0x03, b"\xc0\xaf") + b"\x00",
+        "props-unknown": b"\x30\x03\x04\x00\x00",
+        "empty-body": b"\xe0\x00",
+        "rl-2-bytes": b"\x30\x81\x01" + b"\x26\x00\x01k\x00\x7b" + b"v" * 123,
+        "rl-non-minimal": b"\x30\x81\x80\x00\x01\x00",
+        "rl-4-continued": b"\x30\xff\xff\xff\xff\x01",
+        "rl-huge": b"\x30\xff\xff\xff\x7f",
+        "pipelined": b"\x20\x02\x00\x00\x30\x05\x00\x01t\x00\x00",
+        "truncated": b"\x30\x0a\x26\x00",
+    }
+
+
 # --- certificates ------------------------------------------------------------
 
 def run(*args):
@@ -432,7 +459,7 @@ def main():
     ap.add_argument("--certgen",
                     default=os.path.join(ROOT, "build/bench/mqgate-certgen"))
     ap.add_argument("targets", nargs="*",
-                    default=["connect", "connack", "certinfo", "pem",
+                    default=["frame", "connect", "connack", "certinfo", "pem",
                              "config", "crl", "keyshare"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -443,7 +470,8 @@ def main():
                     sys.exit("make_corpus: no %s (make build first)" %
                              a.certgen)
                 pki = make_pki(a.certgen, tmp)
-            seeds = {"connect": connect_seeds, "connack": connack_seeds,
+            seeds = {"frame": frame_seeds,
+                     "connect": connect_seeds, "connack": connack_seeds,
                      "certinfo": lambda: certinfo_seeds(pki),
                      "pem": lambda: pem_seeds(pki),
                      "config": config_seeds, "keyshare": keyshare_seeds,

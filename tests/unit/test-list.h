@@ -12,8 +12,16 @@
   X(redis_url, redis_password_sources)                                      \
   X(admit, admit_source_keys)                                               \
   X(admit, admit_limits)                                                    \
-  /* proxy/mqtt_connect.c, proxy/mqtt_connack.c */                         \
+  /* proxy/mqtt_frame.c, proxy/mqtt_connect.c, proxy/mqtt_connack.c */     \
   /* MQTT_TESTS_BEGIN */                                                    \
+  X(mqtt_frame, frame_whole)                                                \
+  X(mqtt_frame, frame_split)                                                \
+  X(mqtt_frame, frame_truncated_and_limits)                                 \
+  X(mqtt_frame, frame_corrupted)                                            \
+  X(mqtt_frame, frame_put_header)                                           \
+  X(mqtt_frame, frame_prop_table)                                           \
+  X(mqtt_frame, frame_prop_value)                                           \
+  X(mqtt_frame, frame_prop_skip)                                            \
   X(mqtt_connect, connect_parse_v31)                                        \
   X(mqtt_connect, connect_parse_v311)                                       \
   X(mqtt_connect, connect_parse_v5)                                         \
