@@ -105,7 +105,8 @@ try:
         gate6.wait(10)
 
     # JSON logs: every line one object; the outcome line has every field.
-    gate = Mqgate(wd, pki, broker.port, ["--log-format", "json"])
+    # At debug level, a line per change of state.
+    gate = Mqgate(wd, pki, broker.port, ["--log-format", "json", "--log-level", "debug"])
     c = Client(gate.port, ctx)
     c.send(connect_packet(4, ""))
     c.recv_packet()
@@ -117,10 +118,18 @@ try:
     check(lines and all("ts" in l and "level" in l for l in lines),
           "--log-format json: every line is a JSON object (%d lines)" % len(lines))
     want = {"peer", "tls", "cipher", "fp", "cn", "client_id_in", "client_id", "reason",
-            "duration_ms"}
+            "duration_ms", "state"}
     check(closed and want <= set(closed[0]) and closed[0]["client_id"] == "device-0001"
           and closed[0]["client_id_in"] == "" and closed[0]["tls"] == "TLSv1.3",
           "the outcome line carries peer, TLS, cipher, fingerprint, CN, client IDs, reason")
+    check(closed and closed[0]["state"] == "pump" and closed[0]["reason"] == "closed",
+          "it names the state the session ended in (pump)")
+    moves = [(l["from"], l["to"]) for l in lines
+             if l.get("event") == "state" and closed and l.get("peer") == closed[0]["peer"]]
+    check(moves[:4] == [("handshake", "connect"), ("connect", "backend"), ("backend", "pump"),
+                        ("pump", "up_linger")]
+          and ("up_linger", "closed") in [(l.get("from"), l.get("to")) for l in lines],
+          "--log-level debug: one line per change of state (%s)" % moves)
 
     # Close semantics with a subscriber on the will topic.
     gate = Mqgate(wd, pki, broker.port)
