@@ -3,20 +3,21 @@
  * only writer of c->state), the deadline of each state and the one timer
  * callback that acts on it, and the one way out (conn__end), which logs and
  * counts the outcome once and closes. Also the TLS handshake; the CONNECT
- * and the broker connection are in connect.c, the byte pump in pump.c.
+ * and the broker connection are in conn_connect.c, the byte pump in pump.c.
  *
  * Every transition, its cause, and how conn__end gets there (CONN_END_*):
  *
  *   from           to         cause                                     how
  *   HANDSHAKE      CONNECT    handshake complete (in registry mode, the
  *                             check at completion passed)
- *   HANDSHAKE      LINGER     TLS refusal (BoringSSL sent the alert), a
- *                             refusal after completion (our alert)      LINGER
+ *   HANDSHAKE      LINGER     the handshake failed or was refused
+ *                             (BoringSSL sent the alert), a refusal
+ *                             after completion (our alert)              LINGER
  *   HANDSHAKE      CLOSED     deadline, reset, cut, shutdown            NOW
  *   CONNECT        BACKEND    a whole CONNECT, accepted
  *   CONNECT        DRAIN      CONNECT refused                           REFUSE
  *   CONNECT        LINGER     deadline, cut, shutdown                   LINGER
- *   CONNECT        CLOSED     device EOF or error                       NOW
+ *   CONNECT        CLOSED     device EOF or error, tickets unsendable   NOW
  *   BACKEND        CONNACK    connected; MQTT 5 with a filled-in ID
  *   BACKEND        PUMP       connected; otherwise
  *   BACKEND        DRAIN      broker unreachable, deadline              REFUSE
