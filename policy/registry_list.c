@@ -104,8 +104,9 @@ void mqg_cert_page_cleanup(mqg_cert_page *p) {
   if (p == NULL)
     return;
   free(p->certs);
-  if (p->owner_)
-    freeReplyObject(p->owner_);
+  for (size_t i = 0; i < MQG_REG_PAGE_CALLS; i++)
+    if (p->owners_[i])
+      freeReplyObject(p->owners_[i]);
   memset(p, 0, sizeof(*p));
 }
 
@@ -231,35 +232,47 @@ mqg_reg_status mqg_registry_cert_list(mqg_registry *r, const mqg_cert_filter *f,
                           MQG_REG_PAGE_MAX);
   if (f->not_after_from >= f->not_after_until)
     return MQG_REG_OK; /* an empty window */
-  char limit[24], from[24] = "", until[24] = "";
-  snprintf(limit, sizeof(limit), "%zu", f->limit);
+  char from[24] = "", until[24] = "";
   if (f->not_after_from != INT64_MIN)
     snprintf(from, sizeof(from), "%" PRId64, f->not_after_from);
   if (f->not_after_until != INT64_MAX)
     snprintf(until, sizeof(until), "%" PRId64, f->not_after_until);
-#define OR_EMPTY(x) ((x) ? (x) : "")
-  const char *args[] = {OR_EMPTY(f->cursor), limit,         OR_EMPTY(f->status),
-                        OR_EMPTY(f->ca),     OR_EMPTY(f->ou), OR_EMPTY(f->cn),
-                        OR_EMPTY(f->serial), from,          until};
-#undef OR_EMPTY
-  redisReply *reply;
-  mqg_reg_status s = registry__fcall(r, "mqgate_cert_list", 1, 9, args, &reply);
-  if (s != MQG_REG_OK)
-    return s;
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
-      reply->element[1]->type != REDIS_REPLY_INTEGER) {
-    freeReplyObject(reply);
-    return bad_reply(r, "listing");
-  }
-  out->owner_ = reply;
-  snprintf(out->cursor, sizeof(out->cursor), "%s", str(reply, 0));
-  out->total = reply->element[1]->integer;
-  out->certs = calloc(reply->elements, sizeof(*out->certs));
-  if (out->certs == NULL) {
-    mqg_cert_page_cleanup(out);
+  out->certs = calloc(f->limit, sizeof(*out->certs));
+  if (out->certs == NULL)
     return registry__fail(r, MQG_REG_UNAVAILABLE, "redis", "out of memory");
+  snprintf(out->cursor, sizeof(out->cursor), "%s", f->cursor ? f->cursor : "");
+  /* Calls of at most MQG_REG_CALL_ROWS records, each from where the last
+   * ended, until the page is full, the listing ends, or the calls a page
+   * may take are spent. */
+  for (size_t call = 0; call < MQG_REG_PAGE_CALLS && out->n < f->limit; call++) {
+    size_t want = f->limit - out->n;
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%zu", want < MQG_REG_CALL_ROWS ? want : MQG_REG_CALL_ROWS);
+#define OR_EMPTY(x) ((x) ? (x) : "")
+    const char *args[] = {out->cursor,         limit,           OR_EMPTY(f->status),
+                          OR_EMPTY(f->ca),     OR_EMPTY(f->ou), OR_EMPTY(f->cn),
+                          OR_EMPTY(f->serial), from,            until};
+#undef OR_EMPTY
+    redisReply *reply;
+    mqg_reg_status s = registry__fcall(r, "mqgate_cert_list", 1, 9, args, &reply);
+    if (s != MQG_REG_OK) {
+      mqg_cert_page_cleanup(out);
+      return s;
+    }
+    out->owners_[call] = reply;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER ||
+        reply->elements - 2 > want) {
+      mqg_cert_page_cleanup(out);
+      return bad_reply(r, "listing");
+    }
+    if (call == 0)
+      out->total = reply->element[1]->integer;
+    for (size_t i = 2; i < reply->elements; i++)
+      cert_from_row(&out->certs[out->n++], reply->element[i], 0);
+    snprintf(out->cursor, sizeof(out->cursor), "%s", str(reply, 0));
+    if (out->cursor[0] == '\0')
+      break;
   }
-  for (size_t i = 2; i < reply->elements; i++)
-    cert_from_row(&out->certs[out->n++], reply->element[i], 0);
   return MQG_REG_OK;
 }

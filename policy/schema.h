@@ -123,7 +123,8 @@
  *       {"tombstone", revoked|deleted, time, time|status} or {"none"}.
  *   mqgate_cert_list P cursor limit status ca ou cn serial
  *       not_after_from not_after_until                               RO
- *       One page: {cursor ("" at the end), total (-1: not counted),
+ *       At most MQG_REG_CALL_ROWS (limit) records, at most 100 index members
+ *       examined: {cursor ("" at the end), total (-1: not counted),
  *       {fp, serial, cn, ou, ca, nb, na, cid, src, status, reg, chg, ren},
  *       ...}, by not_after then fp; "" for a condition not given.
  *   mqgate_resolve P ca|cert hex-prefix                              RO
@@ -150,6 +151,7 @@
 #define MQG_ASSOC_MAX 20
 #define MQG_ASSOC_ID_MAX 128
 #define MQG_AUDIT_MAX 100000
-#define MQG_REG_PAGE_MAX 100
+#define MQG_REG_PAGE_MAX 100 /* records a page, as users ask for them */
+#define MQG_REG_CALL_ROWS 25 /* records a listing call returns (< 1 ms) */
 
 #endif

@@ -2,7 +2,7 @@
 -- === reads: records, listings, id prefixes, CAs ===============================
 --
 -- All read-only (FCALL_RO). A listing call examines at most SCAN_BUDGET
--- index members and returns at most PAGE_MAX records, whatever the size
+-- index members and returns at most CALL_ROWS records, whatever the size
 -- of the registry: a page plus a cursor, never a whole index.
 
 -- A record as a listing row: fp, then CERT_FIELDS in their order.
@@ -18,6 +18,18 @@ local function row_of(P, fp)
   return row
 end
 local ROW = { serial = 2, cn = 3, ou = 4, ca = 5, na = 7, status = 10 }
+
+-- passes tells, reading only those fields, whether certificate |fp| meets
+-- the status, CA and OU conditions of |f| its index does not cover (|skip|).
+local function passes(P, f, fp, skip)
+  local v = redis.call('HMGET', kcert(P, fp), 'status', 'ca', 'ou')
+  if not v[1] then
+    return false
+  end
+  return (f.status == '' or skip == 'status' or v[1] == f.status) and
+      (f.ou == '' or skip == 'ou' or v[3] == f.ou) and
+      (f.ca == '' or skip == 'ca' or ca_id_of(P, v[2] or '') == f.ca)
+end
 
 local function cert_read(args)
   nargs(args, 2, 'P fp')
@@ -67,8 +79,8 @@ local function filter_of(args)
     cn = args[7], serial = args[8],
   }
   f.limit = tonumber(args[3])
-  if not f.limit or f.limit < 1 or f.limit > PAGE_MAX or f.limit % 1 ~= 0 then
-    fail('INPUT', 'limit must be 1..' .. PAGE_MAX)
+  if not f.limit or f.limit < 1 or f.limit > CALL_ROWS or f.limit % 1 ~= 0 then
+    fail('INPUT', 'limit must be 1..' .. CALL_ROWS)
   end
   if f.cursor ~= '' then
     f.cursor = fromhex(f.cursor)
@@ -141,6 +153,9 @@ local function merge(P, f, keys, lo, hi, skip)
     end
     return s.buf[s.i]
   end
+  -- Conditions the index does not cover are checked on 3 fields first.
+  local checks = (f.status ~= '' and skip ~= 'status') or (f.ca ~= '' and skip ~= 'ca') or
+      (f.ou ~= '' and skip ~= 'ou')
   local rows, examined, last = {}, 0, nil
   while #rows < f.limit and examined < SCAN_BUDGET do
     local best, bm = nil, nil
@@ -156,9 +171,12 @@ local function merge(P, f, keys, lo, hi, skip)
     best.i = best.i + 1
     examined = examined + 1
     last = bm
-    local row = row_of(P, member_fp(bm))
-    if row and keep(f, row, skip) then
-      rows[#rows + 1] = row
+    local fp = member_fp(bm)
+    if not checks or passes(P, f, fp, skip) then
+      local row = row_of(P, fp)
+      if row and keep(f, row, skip) then
+        rows[#rows + 1] = row
+      end
     end
   end
   for _, s in ipairs(srcs) do

@@ -21,7 +21,7 @@ if(DEFINED SCHEMA)
   endif()
   foreach(pair "MQG_RATE_PER_SECOND=RATE_PER_SECOND" "MQG_ASSOC_MAX=ASSOC_MAX"
                "MQG_ASSOC_ID_MAX=ASSOC_ID_MAX" "MQG_AUDIT_MAX=AUDIT_MAX"
-               "MQG_REG_PAGE_MAX=PAGE_MAX")
+               "MQG_REG_CALL_ROWS=CALL_ROWS")
     string(REPLACE "=" ";" pair "${pair}")
     list(GET pair 0 c_name)
     list(GET pair 1 lua_name)
