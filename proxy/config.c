@@ -43,6 +43,14 @@ static const struct opt opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* getopt_long values: every long option's is above any character, so that
+ * an optopt below 256 always is a short option ("-x") and a long option's
+ * error names its argv word ("--listen", "--help=3"). */
+#define VAL_OPT 256                       /* + the row's index */
+#define VAL_HELP (VAL_OPT + (int)NOPTS)
+#define VAL_VERSION (VAL_HELP + 1)
+#define VAL_CHECK (VAL_HELP + 2)
+
 /* "tls_min" -> "tls-min" (flag and file key) or "MQGATE_TLS_MIN". */
 static void opt_flag_name(const struct opt *o, char *out, size_t cap) {
   snprintf(out, cap, "%s", o->name);
@@ -442,11 +450,11 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
     if (opt_set(cfg, &opts[i], opts[i].def, "default", SRC_DEFAULT, err, errlen) != 0)
       return -EINVAL;
     opt_flag_name(&opts[i], names[i], sizeof(names[i]));
-    longopts[i] = (struct option){names[i], required_argument, NULL, (int)i};
+    longopts[i] = (struct option){names[i], required_argument, NULL, VAL_OPT + (int)i};
   }
-  longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-  longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-  longopts[NOPTS + 2] = (struct option){"check-config", no_argument, NULL, 'C'};
+  longopts[NOPTS] = (struct option){"help", no_argument, NULL, VAL_HELP};
+  longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, VAL_VERSION};
+  longopts[NOPTS + 2] = (struct option){"check-config", no_argument, NULL, VAL_CHECK};
   longopts[NOPTS + 3] = (struct option){NULL, 0, NULL, 0};
 
   /* The file comes first in precedence order but is named by a flag or the
@@ -457,7 +465,7 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
   optind = 0; /* 0, not 1: glibc then resets all of getopt's state */
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;)
-    if (c >= 0 && (size_t)c < NOPTS && strcmp(opts[c].name, "config") == 0)
+    if (c >= VAL_OPT && c < VAL_HELP && strcmp(opts[c - VAL_OPT].name, "config") == 0)
       file = optarg;
   if (file != NULL && file[0] != '\0') {
     struct ini_ctx ctx = {cfg, file, err, errlen, 0};
@@ -489,15 +497,15 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-    if (c == 'h') {
+    if (c == VAL_HELP) {
       print_help(argv[0]);
       return MQG_CONFIG_EXIT;
     }
-    if (c == 'C') {
+    if (c == VAL_CHECK) {
       cfg->check_only = 1;
       continue;
     }
-    if (c == 'V') {
+    if (c == VAL_VERSION) {
       mqg_bsslinfo_print_version(stdout, "mqgate", MQG_VERSION);
       return MQG_CONFIG_EXIT;
     }
@@ -506,10 +514,10 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
       char shortopt[3] = {'-', (char)optopt, '\0'};
       snprintf(err, errlen, "%s: %s (see --help)",
                c == ':' ? "missing value for option" : "unknown option",
-               optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1]);
+               optopt > 0 && optopt < VAL_OPT ? shortopt : argv[optind - 1]);
       return -EINVAL;
     }
-    if (opt_set(cfg, &opts[c], optarg, "flag", SRC_FLAG, err, errlen) != 0)
+    if (opt_set(cfg, &opts[c - VAL_OPT], optarg, "flag", SRC_FLAG, err, errlen) != 0)
       return -EINVAL;
   }
   if (optind < argc) {

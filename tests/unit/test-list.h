@@ -60,6 +60,7 @@
   X(config, config_reload_after_bad_group)                                  \
   X(config, config_file_spellings)                                          \
   X(config, config_lists)                                                   \
+  X(config, config_error_names)                                             \
   /* policy/certinfo.c, policy/mtls_verify.c, policy/crl.c, proxy/certgen.c */ \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \

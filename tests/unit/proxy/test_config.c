@@ -65,6 +65,34 @@ TEST_IMPL(config_file_spellings) {
   return 0;
 }
 
+/* A bad flag is named as it was written: a long option by its argv word (a
+ * missing value, a value given to a flag that takes none), a short one by
+ * its letter, also inside a group. */
+TEST_IMPL(config_error_names) {
+  static const struct {
+    const char *arg, *err;
+  } cases[] = {
+      {"--listen", "missing value for option: --listen (see --help)"},
+      {"--config", "missing value for option: --config (see --help)"},
+      {"--help=3", "unknown option: --help=3 (see --help)"},
+      {"--check-config=1", "unknown option: --check-config=1 (see --help)"},
+      {"--no-such", "unknown option: --no-such (see --help)"},
+      {"-x", "unknown option: -x (see --help)"},
+      {"-qx", "unknown option: -q (see --help)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char a0[] = "mqgate", a1[32];
+    snprintf(a1, sizeof(a1), "%s", cases[i].arg);
+    char *argv[] = {a0, a1, NULL};
+    mqg_config cfg;
+    char err[512];
+    ASSERT_EQ(mqg_config_load(&cfg, 2, argv, err, sizeof(err)), -EINVAL);
+    ASSERT_STR_EQ(err, cases[i].err);
+    mqg_config_cleanup(&cfg);
+  }
+  return 0;
+}
+
 /* A LIST option (--crl): repeated flags and file keys add up, commas split,
  * a higher source replaces a lower one's list, an empty value empties it,
  * an empty item is refused. */
