@@ -29,6 +29,13 @@ static const struct opt opts[] = {
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* getopt_long values: every long option's is above any character, so that
+ * an optopt below 256 always is a short option ("-x") and a long option's
+ * error names its argv word ("--listen", "--help=3"). */
+#define VAL_OPT 256 /* + the row's index */
+#define VAL_HELP (VAL_OPT + (int)NOPTS)
+#define VAL_VERSION (VAL_HELP + 1)
+
 static void flag_name(const struct opt *o, char *out, size_t cap) {
   snprintf(out, cap, "%s", o->name);
   for (char *p = out; *p; p++)
@@ -225,17 +232,17 @@ int adm_config_load(adm_config *cfg, int argc, char **argv, char *err, size_t er
     longopts[i] = (struct option){names[i],
                                   opts[i].kind == K_BOOL ? optional_argument
                                                          : required_argument,
-                                  NULL, (int)i};
+                                  NULL, VAL_OPT + (int)i};
   }
-  longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-  longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+  longopts[NOPTS] = (struct option){"help", no_argument, NULL, VAL_HELP};
+  longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, VAL_VERSION};
   longopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
 
   const char *file = getenv("MQGATE_ADMIN_CONFIG");
   optind = 0;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;)
-    if (c >= 0 && (size_t)c < NOPTS && strcmp(opts[c].name, "config") == 0)
+    if (c >= VAL_OPT && c < VAL_HELP && strcmp(opts[c - VAL_OPT].name, "config") == 0)
       file = optarg;
   if (file != NULL && file[0] != '\0') {
     struct ini_ctx ctx = {cfg, file, err, errlen, 0};
@@ -262,21 +269,24 @@ int adm_config_load(adm_config *cfg, int argc, char **argv, char *err, size_t er
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-    if (c == 'h') {
+    if (c == VAL_HELP) {
       help(argv[0]);
       return ADM_CONFIG_EXIT;
     }
-    if (c == 'V') {
+    if (c == VAL_VERSION) {
       printf("mqgate-admin %s\n", MQG_VERSION);
       return ADM_CONFIG_EXIT;
     }
     if (c == '?' || c == ':') {
+      /* A short option inside a group ("-xy") has no argv word of its own. */
+      char shortopt[3] = {'-', (char)optopt, '\0'};
       snprintf(err, errlen, "%s: %s (see --help)",
-               c == ':' ? "missing value for option" : "unknown option", argv[optind - 1]);
+               c == ':' ? "missing value for option" : "unknown option",
+               optopt > 0 && optopt < VAL_OPT ? shortopt : argv[optind - 1]);
       return -1;
     }
     const char *v = optarg ? optarg : "yes"; /* a bare boolean flag */
-    if (set(cfg, &opts[c], v, "flag", err, errlen) != 0)
+    if (set(cfg, &opts[c - VAL_OPT], v, "flag", err, errlen) != 0)
       return -1;
   }
   if (optind < argc) {

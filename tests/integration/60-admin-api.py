@@ -417,6 +417,10 @@ try:
     check(api(a3, "GET", "/whoami", t_admin)[0] == 200, "options from the INI file")
     r = subprocess.run([MQGATE_ADMIN, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "MQGATE_ADMIN_RATE_LIMIT" in r.stdout, "--help lists the options")
+    for arg, named in (("-xy", "unknown option: -x "), ("--listen", "option: --listen "),
+                       ("--help=3", "unknown option: --help=3 ")):
+        r = subprocess.run([MQGATE_ADMIN, arg], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and named in r.stderr, "a bad flag %s is named (exit 2)" % arg)
 
     # --- Redis down: 503 -------------------------------------------------------------------------
     redis.stop()
