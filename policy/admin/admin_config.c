@@ -75,8 +75,8 @@ static int set(adm_config *cfg, const struct opt *o, const char *v, const char *
   uint64_t u;
   static const char *const none[] = {""};
   static const uint64_t one[] = {1};
-  static const char *const ms_units[] = {"", "s", "ms", "m"};
-  static const uint64_t ms_muls[] = {1000, 1000, 1, 60000};
+  static const char *const ms_units[] = {"", "s", "ms", "m", "h"};
+  static const uint64_t ms_muls[] = {1000, 1000, 1, 60000, 3600000};
   static const char *const size_units[] = {"", "k", "K", "m", "M"};
   static const uint64_t size_muls[] = {1, 1024, 1024, 1 << 20, 1 << 20};
   switch (o->kind) {
@@ -94,7 +94,7 @@ static int set(adm_config *cfg, const struct opt *o, const char *v, const char *
     *(unsigned *)f = (unsigned)u;
     return 0;
   case K_MS:
-    if (number(v, &u, ms_units, ms_muls, 4) != 0)
+    if (number(v, &u, ms_units, ms_muls, 5) != 0)
       goto bad;
     *(uint64_t *)f = u;
     return 0;
