@@ -61,6 +61,12 @@
   X(config, config_file_spellings)                                          \
   X(config, config_lists)                                                   \
   X(config, config_error_names)                                             \
+  /* policy/options.c */                                                     \
+  X(options, options_kinds)                                                 \
+  X(options, options_precedence)                                            \
+  X(options, options_lists)                                                 \
+  X(options, options_command_line)                                          \
+  X(options, options_help)                                                  \
   /* policy/certinfo.c, policy/mtls_verify.c, policy/crl.c, proxy/certgen.c */ \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \
