@@ -4,7 +4,10 @@
  * Every option is one row of MQG_OPTION_MAP: the flag --NAME, the variable
  * MQGATE_NAME (upper case, '-' as '_'), the key NAME in the file's [mqgate]
  * section (or before any section), its kind, default and help text. --help
- * is generated from the same table.
+ * is generated from the same table. How each source and kind is read
+ * (durations, sizes, TLS versions, LIST options such as --crl) is
+ * policy/options.h's; this file adds mqgate's checks and its own flags
+ * (--check-config, --help, --version).
  *
  * Errors: mqg_config_load returns 0, MQG_CONFIG_EXIT (help or version was
  * printed: exit 0), or -EINVAL with a one-line message in |err|. */
@@ -14,19 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Kinds of option value:
- *   STR      text
- *   UINT     unsigned integer
- *   MS       a duration: "250ms", "10s", "2m", "1h"; a bare number is seconds
- *   SIZE     bytes: "65536", "64k", "1m"
- *   TLSVER   "1.0", "1.1", "1.2" or "1.3" (held as TLS1_x_VERSION)
- *   LIST     a list of text items (mqg_strlist): each occurrence of the
- *            flag or file key adds its items, an occurrence may also hold
- *            several separated by commas (the environment's only way);
- *            spaces around an item are dropped, an empty item is an error.
- *            A higher-precedence source replaces the whole list of a lower
- *            one (two --crl flags replace the file's crl keys, they do not
- *            add to them); an empty value empties the list. */
+#include "options.h"
+
+/* X(name, kind, default, meta, help); kinds in options.h. */
 #define MQG_OPTION_MAP(X)                                                     \
   X(config, STR, "", "FILE", "INI file of options (keys as the flag names)")  \
   X(listen, STR, "0.0.0.0:8883", "HOST:PORT",                                 \
@@ -121,29 +114,12 @@
   X(log_level, STR, "info", "LEVEL", "error, warn, info or debug")           \
   X(log_format, STR, "text", "FORMAT", "text or json (one object per line)")
 
-/* A LIST option's value: |n| strings (malloc'd); |src| is the source that
- * set them (config.c's precedence rank). */
 typedef struct {
-  char **v;
-  size_t n;
-  int src;
-} mqg_strlist;
-
-typedef struct {
-#define MQG_OPTION_FIELD_STR char *
-#define MQG_OPTION_FIELD_LIST mqg_strlist
-#define MQG_OPTION_FIELD_UINT unsigned
-#define MQG_OPTION_FIELD_MS uint64_t
-#define MQG_OPTION_FIELD_SIZE size_t
-#define MQG_OPTION_FIELD_TLSVER uint16_t
-#define MQG_OPTION_FIELD(name, kind, def, meta, help) \
-  MQG_OPTION_FIELD_##kind name;
-  MQG_OPTION_MAP(MQG_OPTION_FIELD)
-#undef MQG_OPTION_FIELD
+  MQG_OPTION_MAP(MQG_OPT_FIELD)
   int check_only; /* --check-config: check and exit */
 } mqg_config;
 
-#define MQG_CONFIG_EXIT 1
+#define MQG_CONFIG_EXIT MQG_OPTIONS_EXIT
 
 /* mqg_config_load fills |cfg| from defaults, the file named by --config /
  * MQGATE_CONFIG, the environment and |argv|, then checks it (tls-min <= tls-
@@ -161,8 +137,5 @@ void mqg_config_cleanup(mqg_config *cfg);
  * an address is required. Returns 0 or -EINVAL. */
 struct sockaddr_storage;
 int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out);
-
-/* mqg_config_tls_name returns "1.0".."1.3" for a TLS1_x_VERSION value. */
-const char *mqg_config_tls_name(uint16_t version);
 
 #endif

@@ -89,7 +89,7 @@ static void on_hup(uv_signal_t *h, int signum) {
     apply_log_level(&cfg);
     taken = 1;
     mqg_log(MQG_LOG_INFO, "reloaded: certificates, CRLs, limits; TLS window %s..%s for new "
-            "handshakes", mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
+            "handshakes", mqg_options_tls_name(cfg.tls_min), mqg_options_tls_name(cfg.tls_max));
   }
   mqg_tls_free(t);
   mqg_config_cleanup(&cfg);
@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "mqgate: %s\n", err);
     else
       printf("mqgate: configuration OK (auth %s, TLS %s..%s, listen %s, backend %s)\n",
-             cfg.auth, mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max),
+             cfg.auth, mqg_options_tls_name(cfg.tls_min), mqg_options_tls_name(cfg.tls_max),
              cfg.listen, cfg.backend);
     mqg_tls_free(t);
     mqg_config_cleanup(&cfg);
@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
   d.server = server;
   mqg_crls_set_server(server);
   mqg_log(MQG_LOG_INFO, "mqgate ready: auth=%s TLS window %s..%s", cfg.auth,
-          mqg_config_tls_name(cfg.tls_min), mqg_config_tls_name(cfg.tls_max));
+          mqg_options_tls_name(cfg.tls_min), mqg_options_tls_name(cfg.tls_max));
 
   uv_signal_init(loop, &d.hup);
   uv_signal_init(loop, &d.term);

@@ -437,8 +437,8 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
     hi = o->tls_max_default;
   if (lo > hi) {
     mqg_log(MQG_LOG_ERROR, "registry: TLS window %s..%s is empty; keeping %s..%s",
-            s->tls_min, s->tls_max, mqg_config_tls_name(o->tls_min_default),
-            mqg_config_tls_name(o->tls_max_default));
+            s->tls_min, s->tls_max, mqg_options_tls_name(o->tls_min_default),
+            mqg_options_tls_name(o->tls_max_default));
     lo = o->tls_min_default;
     hi = o->tls_max_default;
   }
@@ -451,7 +451,7 @@ static void on_settings(void *arg, const mqg_reg_settings *s) {
   mqg_cache_clear(o->cache);
   if (w->index == 0) /* every worker applies the same; one says so */
     mqg_log(MQG_LOG_INFO, "registry settings: TLS window %s..%s, client IDs %s, "
-            "registration %s", mqg_config_tls_name(lo), mqg_config_tls_name(hi),
+            "registration %s", mqg_options_tls_name(lo), mqg_options_tls_name(hi),
             strict ? "strict" : "default", s->registration[0] ? s->registration : "manual");
 }
 
