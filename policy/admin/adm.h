@@ -26,11 +26,13 @@
 #include <uv.h>
 
 #include "httpd.h"
+#include "options.h"
 #include "registry.h"
 
 /* --- options (admin_config.c) ----------------------------------------- */
 
-/* X(name, kind, default, meta, help) */
+/* X(name, kind, default, meta, help), read by policy/options.h: flags,
+ * MQGATE_ADMIN_NAME, the --config file's [mqgate-admin] section. */
 #define ADM_OPTION_MAP(X)                                                     \
   X(config, STR, "", "FILE",                                                  \
     "INI file of options ([mqgate-admin] section, keys as the flag names)")   \
@@ -60,23 +62,19 @@
     "source tree's policy/console")
 
 typedef struct {
-#define ADM_FIELD_STR char *
-#define ADM_FIELD_UINT unsigned
-#define ADM_FIELD_MS uint64_t
-#define ADM_FIELD_SIZE size_t
-#define ADM_FIELD_BOOL int
-#define ADM_OPTION_FIELD(name, kind, def, meta, help) ADM_FIELD_##kind name;
-  ADM_OPTION_MAP(ADM_OPTION_FIELD)
-#undef ADM_OPTION_FIELD
+  ADM_OPTION_MAP(MQG_OPT_FIELD)
 } adm_config;
 
-#define ADM_CONFIG_EXIT 1
+#define ADM_CONFIG_EXIT MQG_OPTIONS_EXIT
 
 /* adm_config_load fills |cfg| from defaults, the --config /
  * MQGATE_ADMIN_CONFIG file, MQGATE_ADMIN_* and |argv| (flags win), and
- * checks it. 0, ADM_CONFIG_EXIT (--help or --version printed), or -1 with a
- * message in |err|. Release with adm_config_cleanup, also after failure. */
+ * checks it. 0, ADM_CONFIG_EXIT (--help or --version printed), or -EINVAL
+ * with a message in |err|. Release with adm_config_cleanup, also after
+ * failure. */
 int adm_config_load(adm_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* adm_config_cleanup frees the strings of |cfg| and zeroes it. */
 void adm_config_cleanup(adm_config *cfg);
 
 /* --- errors ------------------------------------------------------------ */
