@@ -437,6 +437,20 @@ TEST_IMPL(options_command_line) {
     ASSERT_STR_EQ(c.name, "n");
     mqg_options_cleanup(&t_table, &c);
   }
+  /* The same with the file named: each load gives the same answer
+   * (fuzz_config's regression-getopt-group). */
+  char *path = write_file("name = f\n");
+  for (int round = 0; round < 2; round++) {
+    ASSERT_EQ(LOAD(&c, "--config", path, "-abc", "--count=2"), -EINVAL);
+    ASSERT_STR_EQ(err, "unknown option: -a (see --help)");
+    mqg_options_cleanup(&t_table, &c);
+  }
+  ASSERT_EQ(LOAD(&c, "--config", path, "--count=2"), 0);
+  ASSERT_STR_EQ(c.name, "f");
+  ASSERT_EQ(c.count, 2);
+  mqg_options_cleanup(&t_table, &c);
+  unlink(path);
+
   /* Cleanup zeroes, and a zeroed struct cleans up again. */
   mqg_options_cleanup(&t_table, &c);
   ASSERT(c.name == NULL && c.item.v == NULL && c.count == 0);
