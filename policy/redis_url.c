@@ -148,6 +148,7 @@ int mqg_redis_password_load(mqg_redis_addr *a, const char *file, char *err,
     }
   }
   fclose(f);
+  explicit_bzero(line, sizeof(line));
   return rc;
 }
 

@@ -143,23 +143,11 @@ const char *mqg_registry_error_class(const mqg_registry *r) {
   return r->err_class;
 }
 
-mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
-                                    const char *password_file, int timeout_ms) {
-  mqg_redis_addr a;
-  char err[300];
-  if (!prefix_ok(r->prefix))
-    return registry__fail(r, MQG_REG_INPUT, "input",
-                          "the key prefix must be 1..%d characters without "
-                          "spaces or control characters",
-                          REGISTRY_PREFIX_MAX);
-  if (mqg_redis_url_parse(url, &a) < 0)
-    return registry__fail(r, MQG_REG_INPUT, "input",
-                          "bad Redis URL (expected "
-                          "redis://[user:password@]host[:port][/db])");
-  if (mqg_redis_password_load(&a, password_file, err, sizeof(err)) < 0)
-    return registry__fail(r, MQG_REG_INPUT, "input", "%s", err);
-  snprintf(r->host, sizeof(r->host), "%s", a.host);
-  r->port = a.port;
+/* Connects to |a|, authenticates and selects its database; the caller
+ * wipes |a|, which holds the password. */
+static mqg_reg_status dial(mqg_registry *r, const mqg_redis_addr *a, int timeout_ms) {
+  snprintf(r->host, sizeof(r->host), "%s", a->host);
+  r->port = a->port;
   struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   r->c = redisConnectWithTimeout(r->host, r->port, tv);
   if (r->c == NULL)
@@ -174,10 +162,9 @@ mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
   }
   redisSetTimeout(r->c, tv);
   const char *auth[3];
-  int n = mqg_redis_auth_argv(&a, auth);
+  int n = mqg_redis_auth_argv(a, auth);
   if (n > 0) {
     redisReply *reply = redisCommandArgv(r->c, n, auth, NULL);
-    explicit_bzero(&a, sizeof(a));
     if (reply == NULL)
       return io_fail(r);
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -191,13 +178,35 @@ mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
     }
     freeReplyObject(reply);
   }
-  if (a.db != 0) {
-    redisReply *reply = registry__command(r, "SELECT %d", a.db);
+  if (a->db != 0) {
+    redisReply *reply = registry__command(r, "SELECT %d", a->db);
     if (reply == NULL)
       return MQG_REG_UNAVAILABLE;
     freeReplyObject(reply);
   }
   return MQG_REG_OK;
+}
+
+mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
+                                    const char *password_file, int timeout_ms) {
+  mqg_redis_addr a;
+  char err[300];
+  mqg_reg_status s;
+  if (!prefix_ok(r->prefix))
+    return registry__fail(r, MQG_REG_INPUT, "input",
+                          "the key prefix must be 1..%d characters without "
+                          "spaces or control characters",
+                          REGISTRY_PREFIX_MAX);
+  if (mqg_redis_url_parse(url, &a) < 0)
+    s = registry__fail(r, MQG_REG_INPUT, "input",
+                       "bad Redis URL (expected "
+                       "redis://[user:password@]host[:port][/db])");
+  else if (mqg_redis_password_load(&a, password_file, err, sizeof(err)) < 0)
+    s = registry__fail(r, MQG_REG_INPUT, "input", "%s", err);
+  else
+    s = dial(r, &a, timeout_ms);
+  explicit_bzero(&a, sizeof(a));
+  return s;
 }
 
 /* --- the Lua library ----------------------------------------------------- */

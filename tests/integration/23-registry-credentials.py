@@ -62,6 +62,12 @@ try:
     dev = pki.device("dev-1")
     r = ctl("--redis-password-file", pwfile, "cert", "register", dev[0], "--ca", ca_id)
     check(r.returncode == 0, "device registered through the ACL user")
+    # The URL's database with a password: mqgatectl writes where the proxies read.
+    r = ctl("--redis-password-file", pwfile, "ca", "register", pki.ca_cert,
+            url="redis://fleet:@127.0.0.1:%d/3" % redis.port)
+    check(r.returncode == 0 and redis.cli("-n", "3", "DBSIZE") not in ("", "0"),
+          "a password and /3: the CA is written to database 3 (%s keys there)" %
+          redis.cli("-n", "3", "DBSIZE"))
 
     # --- mqgate -------------------------------------------------------------------
     args = ["--auth", "registry", "--redis", url, "--redis-prefix", P]
