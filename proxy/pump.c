@@ -135,6 +135,7 @@ static void on_up_written(uv_write_t *req, int status) {
  * rest (or all) through a queued write. Returns 0, or -1 if the broker side
  * failed (the connection is then draining or closed). */
 int pump__up_send(mqg_conn *c, const uint8_t *data, size_t len) {
+  MQG_COUNT(bytes_up, (uint64_t)len);
   if (c->up_queued == 0) {
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&c->up, &b, 1);
@@ -253,7 +254,6 @@ static void dev_read(mqg_conn *c) {
       gone = 1; /* close_notify, EOF or a TLS error */
     break;
   }
-  MQG_COUNT(bytes_up, (uint64_t)have);
   if (have > 0 && pump__up_send(c, w->rbuf, have) != 0)
     return;
   if (gone) {
@@ -340,12 +340,12 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
     return;
   }
+  MQG_COUNT(bytes_down, (uint64_t)nread);
   if (c->state == CONN_CONNACK) {
     if (connack_gather(c, (const uint8_t *)buf->base, (size_t)nread) != 0)
       conn__end(c, CONN_END_LINGER, MQG_REASON_CLOSED, NULL);
     return;
   }
-  MQG_COUNT(bytes_down, (uint64_t)nread);
   pump__dev_send(c, (const uint8_t *)buf->base, (size_t)nread);
 }
 

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 from harness import (Client, Mosquitto, Mqgate, Pki, Workdir, check, client_context,
-                     connack_props, connect_packet, finish, free_port, publish_packet,
+                     connack_props, connect_packet, finish, free_port, publish_packet, scrape,
                      subscribe_packet, varint, wait_for)
 
 
@@ -77,7 +77,8 @@ try:
     pki = Pki(wd)
     cert, key = pki.device("device-0001")
     broker = Mosquitto(wd)
-    gate = Mqgate(wd, pki, broker.port)
+    mport = free_port()
+    gate = Mqgate(wd, pki, broker.port, ["--metrics", "127.0.0.1:%d" % mport])
     ctx = client_context(cert, key, pki.ca_cert)
     common = ["-h", "127.0.0.1", "-p", str(gate.port), "--cafile", pki.ca_cert,
               "--cert", cert, "--key", key, "--insecure"]
@@ -99,6 +100,11 @@ try:
         got = f.read()
     check(r.returncode == 0 and got == payload, "1 MiB message published and received intact "
           "(%d bytes back)" % len(got))
+    m = scrape(mport)
+    up, down = m["mqgate_bytes_to_broker_total"], m["mqgate_bytes_to_device_total"]
+    check(up > len(payload) and down > len(payload),
+          "the byte counters hold the 1 MiB each way (%d to the broker, %d to devices)" %
+          (up, down))
 
     # 500 concurrent devices.
     open_now, ok, errors = asyncio.run(fleet(gate.port, ctx, 500))
