@@ -180,6 +180,7 @@ void mqg_server_set_tls(mqg_server *s, mqg_tls *tls) {
   mqg_tls *old = s->opts.tls;
   s->opts.tls = tls;
   pthread_mutex_unlock(&s->opts.tls_lock);
+  mqg_tls_retire(old);
   mqg_tls_free(old);
 }
 

@@ -326,6 +326,11 @@ void mqg_tls_free(mqg_tls *t) {
   free(t);
 }
 
+void mqg_tls_retire(mqg_tls *t) {
+  if (t->verified != NULL)
+    mqg_cache_clear(t->verified);
+}
+
 void mqg_tls_set_window(uint16_t min, uint16_t max) {
   atomic_store(&window, (uint32_t)min << 16 | max);
 }

@@ -68,6 +68,12 @@ mqg_tls *mqg_tls_up_ref(mqg_tls *t);
  * (NULL is ignored). Thread-safe. */
 void mqg_tls_free(mqg_tls *t);
 
+/* mqg_tls_retire empties the caches of |t| once a reload has replaced it:
+ * the connections made on |t| keep it alive until they close (weeks, for an
+ * MQTT session), but it serves no new handshake, so what it cached would
+ * only be held. Thread-safe. */
+void mqg_tls_retire(mqg_tls *t);
+
 /* mqg_tls_set_window makes |min|..|max| (TLS1_x_VERSION values, min <= max)
  * the window of every handshake that starts after the call, whatever
  * context it uses. Thread-safe. */
