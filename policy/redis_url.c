@@ -152,6 +152,16 @@ int mqg_redis_password_load(mqg_redis_addr *a, const char *file, char *err,
   return rc;
 }
 
+int mqg_redis_prefix_ok(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > MQG_REDIS_PREFIX_MAX)
+    return 0;
+  for (; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f)
+      return 0;
+  return 1;
+}
+
 int mqg_redis_auth_argv(const mqg_redis_addr *a, const char *argv[3]) {
   if (a->password[0] == '\0')
     return 0;

@@ -45,6 +45,12 @@ int mqg_redis_url_parse(const char *url, mqg_redis_addr *out);
 int mqg_redis_password_load(mqg_redis_addr *a, const char *file, char *err,
                             size_t errlen);
 
+/* The registry's key prefix names its keys and its events channel: 1 to
+ * MQG_REDIS_PREFIX_MAX characters, none a space or a control character.
+ * mqg_redis_prefix_ok says whether |prefix| is one. */
+#define MQG_REDIS_PREFIX_MAX 128
+int mqg_redis_prefix_ok(const char *prefix);
+
 /* mqg_redis_auth_argv gives the AUTH command for |a| ("AUTH password" or
  * "AUTH user password") in |argv| (at most 3 entries, borrowed from |a|):
  * returns the argument count, 0 when there is no password. */

@@ -99,16 +99,6 @@ redisReply *registry__reply(mqg_registry *r) {
 
 /* --- lifetime ------------------------------------------------------------ */
 
-static int prefix_ok(const char *p) {
-  size_t n = strlen(p);
-  if (n == 0 || n > REGISTRY_PREFIX_MAX)
-    return 0;
-  for (; *p; p++)
-    if ((unsigned char)*p <= ' ' || *p == 0x7f)
-      return 0;
-  return 1;
-}
-
 mqg_registry *mqg_registry_new(const char *prefix) {
   mqg_registry *r = calloc(1, sizeof(*r));
   if (r == NULL)
@@ -192,7 +182,7 @@ mqg_reg_status mqg_registry_connect(mqg_registry *r, const char *url,
   mqg_redis_addr a;
   char err[300];
   mqg_reg_status s;
-  if (!prefix_ok(r->prefix))
+  if (!mqg_redis_prefix_ok(r->prefix))
     return registry__fail(r, MQG_REG_INPUT, "input",
                           "the key prefix must be 1..%d characters without "
                           "spaces or control characters",

@@ -6,9 +6,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include "redis_url.h"
 #include "registry.h"
 
-#define REGISTRY_PREFIX_MAX 128
+#define REGISTRY_PREFIX_MAX MQG_REDIS_PREFIX_MAX
 
 struct mqg_registry {
   redisContext *c;

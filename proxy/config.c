@@ -10,6 +10,7 @@
 
 #include "bsslinfo.h"
 #include "log.h"
+#include "redis_url.h"
 #include "tlsgroups.h"
 
 static const mqg_opt opts[] = {
@@ -132,11 +133,20 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
              cfg->client_id_mode);
     return -EINVAL;
   }
-  if (strcmp(cfg->auth, "registry") == 0 &&
-      (strncmp(cfg->redis, "redis://", 8) != 0 || cfg->redis_prefix[0] == '\0')) {
-    snprintf(err, errlen, "auth mode registry needs --redis redis://HOST:PORT/DB "
-             "and a non-empty --redis-prefix");
-    return -EINVAL;
+  if (strcmp(cfg->auth, "registry") == 0) {
+    mqg_redis_addr a;
+    int bad = mqg_redis_url_parse(cfg->redis, &a);
+    explicit_bzero(&a, sizeof(a));
+    if (bad) { /* not echoed: the URL may hold a password */
+      snprintf(err, errlen, "auth mode registry needs --redis "
+               "redis://[user:password@]host[:port][/db]");
+      return -EINVAL;
+    }
+    if (!mqg_redis_prefix_ok(cfg->redis_prefix)) {
+      snprintf(err, errlen, "--redis-prefix must be 1..%d characters without spaces "
+               "or control characters", MQG_REDIS_PREFIX_MAX);
+      return -EINVAL;
+    }
   }
   if (strcmp(cfg->auth, "mtls") == 0 && cfg->client_ca[0] == '\0') {
     snprintf(err, errlen, "auth mode mtls needs --client-ca FILE");

@@ -37,8 +37,8 @@ struct mqg_regclient {
   mqg_redis_addr addr;    /* host, port, db and credentials */
   char host[256];         /* where the link goes now (Sentinel may move it) */
   int port;
-  char prefix[128];
-  char channel[160];
+  char prefix[MQG_REDIS_PREFIX_MAX + 1];
+  char channel[MQG_REDIS_PREFIX_MAX + sizeof(":events")];
   const mqg_regclient_hooks *hooks;
   void *arg;
   redisAsyncContext *cmd, *sub;

@@ -61,6 +61,7 @@
   X(config, config_file_spellings)                                          \
   X(config, config_lists)                                                   \
   X(config, config_error_names)                                             \
+  X(config, config_registry_address)                                        \
   /* policy/options.c */                                                     \
   X(options, options_kinds)                                                 \
   X(options, options_precedence)                                            \

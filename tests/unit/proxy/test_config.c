@@ -156,3 +156,38 @@ TEST_IMPL(config_lists) {
   unlink(path);
   return 0;
 }
+
+/* Registry mode holds --redis and --redis-prefix to the rules mqgatectl and
+ * mqgate-admin apply (redis_url.h): a prefix of 129 characters used to be
+ * cut to 127, and a bad port to pass --check-config. */
+TEST_IMPL(config_registry_address) {
+  char a0[] = "mqgate", reg[] = "--auth=registry", good[] = "--redis=redis://h:6380/3",
+       port[] = "--redis=redis://h:99999/0", scheme[] = "--redis=http://h/",
+       spaced[] = "--redis-prefix=a b", longest[2 + 16 + 128 + 1], too_long[2 + 16 + 129 + 1];
+  snprintf(longest, sizeof(longest), "--redis-prefix=%0128d", 0);
+  snprintf(too_long, sizeof(too_long), "--redis-prefix=%0129d", 0);
+  struct {
+    char *arg;
+    int rc;
+    const char *says;
+  } cases[] = {
+      {good, 0, NULL},
+      {longest, 0, NULL},
+      {port, -EINVAL, "needs --redis redis://"},
+      {scheme, -EINVAL, "needs --redis redis://"},
+      {spaced, -EINVAL, "--redis-prefix must be 1..128 characters"},
+      {too_long, -EINVAL, "--redis-prefix must be 1..128 characters"},
+  };
+  unsetenv("MQGATE_REDIS");
+  unsetenv("MQGATE_REDIS_PREFIX");
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *argv[] = {a0, reg, cases[i].arg, NULL};
+    mqg_config cfg;
+    char err[512];
+    ASSERT_EQ(mqg_config_load(&cfg, 3, argv, err, sizeof(err)), cases[i].rc);
+    if (cases[i].says != NULL)
+      ASSERT(strstr(err, cases[i].says) != NULL);
+    mqg_config_cleanup(&cfg);
+  }
+  return 0;
+}
