@@ -81,10 +81,6 @@ static void on_lookup(void *arg, const mqg_reg_answer *a) {
   c->lookup_state = LOOKUP_DONE;
   c->lookup_verdict = a->verdict;
   c->register_after = a->register_after;
-  if (!c->register_after) {
-    free(c->reg_info);
-    c->reg_info = NULL;
-  }
   if (a->verdict == MQG_REASON_OK) {
     free(c->peer.client_id);
     c->peer.client_id = dup_or_null(a->client_id);
@@ -92,10 +88,11 @@ static void on_lookup(void *arg, const mqg_reg_answer *a) {
   /* Only answers that stay true until an event says otherwise are cached,
    * only while the subscription that carries those events is up, and only
    * if no invalidation came since the question was asked. "auto" is not
-   * an answer to keep: the registration decides. */
+   * an answer to keep: the registration decides; nor is a conflict: what
+   * frees the identity is an event about the other certificate. */
   if (a->verdict != MQG_REASON_REGISTRY_UNAVAILABLE && a->verdict != MQG_REASON_RATE_LIMITED &&
-      !a->register_after && strlen(a->client_id) <= MQG_CACHE_ID_MAX &&
-      mqg_regclient_ready(w->reg)) {
+      a->verdict != MQG_REASON_IDENTITY_CONFLICT && !a->register_after &&
+      strlen(a->client_id) <= MQG_CACHE_ID_MAX && mqg_regclient_ready(w->reg)) {
     e->verdict = a->verdict;
     snprintf(e->client_id, sizeof(e->client_id), "%s", a->client_id);
     e->fetched_ms = uv_now(&w->loop);
@@ -191,7 +188,8 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
   if (r == MQG_REASON_OK) {
     c->have_ca = 1;
     MQG_COUNT(cache_misses, 1);
-    /* Kept until the answer: an automatic registration needs the facts. */
+    /* Kept until completion: an automatic registration needs the facts,
+     * and so may a check made then. */
     c->reg_info = info;
     info = NULL;
     r = ask(c, 0, on_lookup);
@@ -214,14 +212,16 @@ static void on_complete_answer(void *arg, const mqg_reg_answer *a) {
     c->peer.reason = a->verdict;
   } else if (a->register_after) {
     c->register_after = 1; /* still unknown, still eligible: register */
-  } else if (c->register_after) {
-    c->register_after = 0;
-    MQG_COUNT(auto_registered, 1);
-    char fp[65];
-    mqg_hex32(c->peer.sha256, fp);
-    const mqg_log_field f[] = {{"fp", fp}, {"cn", c->peer.cn}, {"source", "auto"}};
-    mqg_log_event(MQG_LOG_INFO, "registered", f, sizeof(f) / sizeof(f[0]));
   } else {
+    if (c->register_after) {
+      c->register_after = 0;
+      MQG_COUNT(auto_registered, 1);
+      char fp[65];
+      mqg_hex32(c->peer.sha256, fp);
+      const mqg_log_field f[] = {{"fp", fp}, {"cn", c->peer.cn}, {"source", "auto"}};
+      mqg_log_event(MQG_LOG_INFO, "registered", f, sizeof(f) / sizeof(f[0]));
+    }
+    /* Registered by someone else meanwhile, it may have a client ID. */
     free(c->peer.client_id);
     c->peer.client_id = dup_or_null(a->client_id);
   }

@@ -177,6 +177,21 @@ try:
     check(connects("meter-9"), "the renewed device connects with its new certificate")
     c("cert", "revoke", f1)
     check(lay.identity("meter-9") == f2, "revoking the old one leaves the identity to the new")
+
+    # A refusal for a conflict ends when the identity is freed: no event
+    # names the refused certificate, so its refusal is never cached.
+    pki.device("valve-3")
+    check(connects("valve-3"), "valve-3 registers itself")
+    v1 = fp_of("valve-3")
+    pki.device("valve-3")  # another certificate, same CN
+    ctx2 = client_context(pki.wd.file("valve-3.crt"), pki.wd.file("valve-3.key"), pki.ca_cert)
+    got = [handshake_error(gate.port, ctx2) for _ in range(2)]
+    check(got == ["access denied"] * 2, "a second certificate with CN valve-3: refused twice")
+    c("cert", "revoke", v1)
+    t0 = time.time()
+    check(wait_for(lambda: connects("valve-3"), 3),
+          "once the first is revoked, the second connects (after %.1f s; cache TTL 5 min)" %
+          (time.time() - t0))
 finally:
     wd.cleanup()
 finish()
