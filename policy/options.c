@@ -108,6 +108,15 @@ const char *mqg_options_tls_name(uint16_t version) {
   return "?";
 }
 
+int mqg_options_tls_parse(const char *name, uint16_t *version) {
+  for (size_t i = 0; i < NTLS; i++)
+    if (strcmp(name, tls_versions[i].name) == 0) {
+      *version = tls_versions[i].version;
+      return 0;
+    }
+  return -EINVAL;
+}
+
 static void list_clear(mqg_strlist *l) {
   for (size_t i = 0; i < l->n; i++)
     free(l->v[i]);
@@ -191,13 +200,7 @@ static int parse(void *cfg, const mqg_opt *o, const char *value, enum opt_src sr
         return -EINVAL;
       return 0;
     case MQG_OPT_TLSVER:
-      for (size_t i = 0; i < NTLS; i++) {
-        if (strcmp(value, tls_versions[i].name) == 0) {
-          *(uint16_t *)field = tls_versions[i].version;
-          return 0;
-        }
-      }
-      return -EINVAL;
+      return mqg_options_tls_parse(value, (uint16_t *)field);
     case MQG_OPT_LIST:
       return list_add((mqg_strlist *)field, value, src);
   }

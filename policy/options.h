@@ -158,4 +158,8 @@ int mqg_options_parse_uint(const char *s, uint64_t max, uint64_t *out);
  * (the TLSVER kind's spelling), "?" for another. */
 const char *mqg_options_tls_name(uint16_t version);
 
+/* mqg_options_tls_parse is its inverse: "1.0".."1.3" to a TLS1_x_VERSION
+ * value in |*version|. Returns 0 or -EINVAL. */
+int mqg_options_tls_parse(const char *name, uint16_t *version);
+
 #endif

@@ -415,25 +415,13 @@ static void on_cas(void *arg, const char *pem, size_t len) {
   recheck_all(w);
 }
 
-static int tls_version_of(const char *s, uint16_t *out) {
-  static const char *const names[] = {"1.0", "1.1", "1.2", "1.3"};
-  static const uint16_t versions[] = {TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION,
-                                      TLS1_3_VERSION};
-  for (int i = 0; i < 4; i++)
-    if (strcmp(s, names[i]) == 0) {
-      *out = versions[i];
-      return 0;
-    }
-  return -1;
-}
-
 static void on_settings(void *arg, const mqg_reg_settings *s) {
   mqg_worker *w = arg;
   mqg_proxy_opts *o = w->opts;
   uint16_t lo = o->tls_min_default, hi = o->tls_max_default;
-  if (s->tls_min[0] && tls_version_of(s->tls_min, &lo) != 0)
+  if (s->tls_min[0] && mqg_options_tls_parse(s->tls_min, &lo) != 0)
     lo = o->tls_min_default;
-  if (s->tls_max[0] && tls_version_of(s->tls_max, &hi) != 0)
+  if (s->tls_max[0] && mqg_options_tls_parse(s->tls_max, &hi) != 0)
     hi = o->tls_max_default;
   if (lo > hi) {
     mqg_log(MQG_LOG_ERROR, "registry: TLS window %s..%s is empty; keeping %s..%s",
