@@ -1,6 +1,6 @@
 /* lua_library.h: the registry's Redis Functions library, built in.
  *
- * policy/lua/mqgate.lua is turned into this C string at build time
+ * policy/lua/NN-*.lua are joined into this C string at build time
  * (policy/lua/embed.cmake), so mqgatectl and mqgate always carry the
  * library that matches their code. A client whose FCALL is answered with
  * "Function not found" loads it with FUNCTION LOAD REPLACE and calls

@@ -245,7 +245,6 @@ static void close_now(mqg_conn *c) {
     w->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
-  w->nconns--;
   uv_close((uv_handle_t *)&c->poll, on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
   close_up(c);
@@ -574,7 +573,6 @@ void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
   if (w->conns)
     w->conns->prev = c;
   w->conns = c;
-  w->nconns++;
   /* Born in HANDSHAKE (conn__to moves it on from there): counted against
    * --max-handshakes until it leaves. */
   c->state = CONN_HANDSHAKE;

@@ -159,8 +159,9 @@ static void connect_ready(mqg_conn *c, size_t plen) {
     };
     mqg_log_event(MQG_LOG_INFO, "connect", f, sizeof(f) / sizeof(f[0]));
   }
-  /* Associated clients, recorded without waiting for the answer. */
-  if (c->w->reg != NULL && c->peer.has_cert)
+  /* Associated clients, recorded without waiting for the answer (an empty
+   * ID, from a certificate without a CN, is not a client to record). */
+  if (c->w->reg != NULL && c->peer.has_cert && id_len > 0)
     mqg_regclient_touch(c->w->reg, c->peer.sha256, (const char *)id, id_len);
   bytes__free(&c->in);
   c->in = (mqg_bytes){out, 0, out_len, cap};

@@ -31,7 +31,7 @@
  *
  * (The lines leaving PUMP leave CONNACK as well.)
  *
- *   HANDSHAKE  TLS handshake, device socket polled directly (SSL_set_fd);
+ *   HANDSHAKE  TLS handshake, device socket polled directly (sockbio.h);
  *              counted against --max-handshakes until it leaves
  *   CONNECT    reading the first MQTT packet into |in|; entering it sends
  *              the TLS 1.3 tickets BoringSSL holds back
@@ -212,7 +212,6 @@ struct mqg_worker {
   uint8_t *rxbuf;          /* the device sockets' read-ahead scratch */
   size_t rxbuf_cap;
   mqg_conn *conns;         /* live connections */
-  size_t nconns;
   unsigned handshakes;     /* connections in HANDSHAKE */
   int accept_paused;       /* at --max-handshakes: the listener is not polled */
   uv_timer_t hs_check;     /* while paused: resumes once the loop is not busy */

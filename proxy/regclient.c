@@ -192,15 +192,11 @@ static void on_auth(redisAsyncContext *ac, void *r, void *priv) {
 }
 
 /* auth sends AUTH first on |ac| when there is a password. */
-static void auth(mqg_regclient *rc, redisAsyncContext *ac, const char *password) {
-  mqg_redis_addr a = rc->addr;
-  if (password != NULL)
-    snprintf(a.password, sizeof(a.password), "%s", password);
+static void auth(mqg_regclient *rc, redisAsyncContext *ac) {
   const char *argv[3];
-  int n = mqg_redis_auth_argv(&a, argv);
+  int n = mqg_redis_auth_argv(&rc->addr, argv);
   if (n > 0)
     redisAsyncCommandArgv(ac, on_auth, NULL, n, argv, NULL);
-  explicit_bzero(&a, sizeof(a));
 }
 
 static void on_select(redisAsyncContext *ac, void *r, void *priv) {
@@ -390,8 +386,8 @@ static void start(mqg_regclient *rc) {
   /* Commands are queued until the connection is up: credentials first.
    * Behind Sentinel, the server must still be the master when we reach
    * it. */
-  auth(rc, rc->cmd, NULL);
-  auth(rc, rc->sub, NULL);
+  auth(rc, rc->cmd);
+  auth(rc, rc->sub);
   if (rc->nsentinels > 0)
     redisAsyncCommand(rc->cmd, on_role, NULL, "ROLE");
   load_library(rc, 0);

@@ -16,7 +16,7 @@ typedef struct mqg_server mqg_server;
 
 /* mqg_server_new binds one listening socket per worker on --listen (so
  * address errors show before anything runs) and prepares the workers.
- * |tls| is borrowed and must outlive the server. Returns a new server owned by
+ * The server takes its own reference to |tls|. Returns a new server owned by
  * the caller or NULL with the reason in |err|. */
 mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
                            size_t errlen);

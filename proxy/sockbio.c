@@ -104,7 +104,6 @@ BIO *mqg_sockbio_new(mqg_sockbio *state) {
   return bio;
 }
 
-size_t mqg_sockbio_pending(const mqg_sockbio *state) { return state->ahead_len; }
 
 void mqg_sockbio_cleanup(mqg_sockbio *state) {
   free(state->ahead);

@@ -13,8 +13,7 @@
  *
  * The owner must keep calling BoringSSL until it wants more input
  * (SSL_ERROR_WANT_READ) before waiting for the socket again: bytes read
- * ahead are no longer signalled by the socket. mqg_sockbio_pending tells
- * whether any are held.
+ * ahead are no longer signalled by the socket.
  *
  * Errors: mqg_sockbio_new returns NULL on allocation failure. */
 #ifndef MQG_SOCKBIO_H
@@ -37,9 +36,6 @@ typedef struct {
 /* mqg_sockbio_new returns a new BIO over |state| (borrowed: it must outlive
  * the BIO), or NULL. Hand it to SSL_set_bio, which takes it over. */
 BIO *mqg_sockbio_new(mqg_sockbio *state);
-
-/* mqg_sockbio_pending returns the number of bytes read ahead and held. */
-size_t mqg_sockbio_pending(const mqg_sockbio *state);
 
 /* mqg_sockbio_cleanup frees what |state| holds. */
 void mqg_sockbio_cleanup(mqg_sockbio *state);

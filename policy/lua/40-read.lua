@@ -342,7 +342,7 @@ local function ca_row(P, id, with_pem)
   for i = 1, #fields do
     row[i] = v[i] or ''
   end
-  -- certificates naming the CA, then those of them ACTIVE
+  -- how many certificates name the CA
   row[#row + 1] = tostring(redis.call('ZCARD', P .. ':ix:ca:' .. id))
   return row
 end

@@ -9,8 +9,8 @@
 -- tickets every other proxy can read); "at" is when the current key became
 -- current. Keys are made by the proxies (BoringSSL's RAND_bytes: Lua's
 -- random numbers are not secret) and offered with every call; the registry
--- takes them only when it creates or rotates the set. Never logged, never
--- audited.
+-- takes them only when it creates or rotates the set. The keys are never
+-- logged; the audit records that the set changed and how many it holds.
 
 local TICKET_KEY = 80
 local TICKET_KEYS_KEPT = 8 -- MQG_TICKET_KEYS_MAX: older ones, current, next
