@@ -384,7 +384,7 @@ static void on_invalidate(void *arg) {
   mqg_cache_clear(w->opts->cache);
 }
 
-static void on_cas(void *arg, const char *pem, size_t len) {
+static void on_cas(void *arg, const char *pem, size_t len, int recheck) {
   mqg_worker *w = arg;
   char err[256];
   mqg_mtls_verifier *v = NULL;
@@ -410,9 +410,11 @@ static void on_cas(void *arg, const char *pem, size_t len) {
   mqg_mtls_verifier_free(w->verifier);
   w->verifier = v;
   /* A CA's state may have changed (or, after a reconnect, anything may
-   * have): forget every answer and ask again about live sessions. */
+   * have): forget every answer, and ask again about live sessions when
+   * one may have lost its standing. */
   mqg_cache_clear(w->opts->cache);
-  recheck_all(w);
+  if (recheck)
+    recheck_all(w);
 }
 
 static void on_settings(void *arg, const mqg_reg_settings *s) {

@@ -49,6 +49,7 @@ struct mqg_regclient {
   uint64_t backoff_ms;
   uint64_t down_since; /* loop ms; 0 while ready */
   unsigned cas_gen;    /* ignore CA loads overtaken by a newer one */
+  int cas_recheck;     /* hooks->on_cas's |recheck| for the next CAs delivered */
   unsigned touches;    /* touch commands waiting for their reply */
   unsigned max_touches;
   int auth_refused;    /* the last AUTH was refused (logged once) */
@@ -153,6 +154,7 @@ static void check_ready(mqg_regclient *rc) {
           rc->port, rc->addr.db, rc->prefix);
   rc->hooks->on_ready(rc->arg);
   load_settings(rc);
+  rc->cas_recheck = 1; /* events may have been missed while down */
   load_cas(rc);
   redisAsyncCommand(rc->cmd, on_layout, NULL, "FCALL_RO mqgate_layout 0 %s", rc->prefix);
 }
@@ -265,6 +267,8 @@ static void on_event(redisAsyncContext *ac, void *r, void *priv) {
     rc->hooks->on_cert_event(rc->arg, id, status);
   } else if (n == 3 && strcmp(what, "ca") == 0) {
     rc->hooks->on_invalidate(rc->arg);
+    if (strcmp(status, "registered") != 0 && strcmp(status, "active") != 0)
+      rc->cas_recheck = 1;
     load_cas(rc);
   } else if (n >= 1 && strcmp(what, "settings") == 0) {
     rc->hooks->on_invalidate(rc->arg);
@@ -711,7 +715,7 @@ static void load_settings(mqg_regclient *rc) {
 /* cas_failed tells the owner to fail closed and tries again soon. */
 static void cas_failed(mqg_regclient *rc, const redisReply *reply) {
   malformed("reading the registered CAs", reply);
-  rc->hooks->on_cas(rc->arg, NULL, 0);
+  rc->hooks->on_cas(rc->arg, NULL, 0, rc->cas_recheck);
   uv_timer_start(&rc->cas_retry, on_cas_retry, CAS_RETRY_MS, 0);
 }
 
@@ -746,7 +750,9 @@ static void on_cas(redisAsyncContext *ac, void *r, void *priv) {
     *p++ = '\n';
   }
   uv_timer_stop(&rc->cas_retry);
-  rc->hooks->on_cas(rc->arg, pem, (size_t)(p - pem));
+  int recheck = rc->cas_recheck;
+  rc->cas_recheck = 0;
+  rc->hooks->on_cas(rc->arg, pem, (size_t)(p - pem), recheck);
   free(pem);
 }
 

@@ -48,8 +48,11 @@ typedef struct {
    * the concatenated PEM of every registered CA, active or not (|len| may
    * be 0). Their state is checked by the lookup itself. |pem| NULL: they
    * could not be read or the answer was malformed (fail closed); a new
-   * attempt follows within seconds. */
-  void (*on_cas)(void *arg, const char *pem, size_t len);
+   * attempt follows within seconds. |recheck|: since the last CAs
+   * delivered, a CA was deactivated or deleted, or the link is new, so a
+   * live session may have lost its standing (a CA registered or activated
+   * takes none away). */
+  void (*on_cas)(void *arg, const char *pem, size_t len, int recheck);
   /* Cluster settings were read (at ready and on every "settings" event). */
   void (*on_settings)(void *arg, const mqg_reg_settings *s);
   /* "tickets ..." arrived: the cluster's session-ticket keys changed. */

@@ -205,11 +205,25 @@ try:
     stranger = pki.device("stranger", issuer=other_ca)
     got = handshake_error(gate.port, client_context(*stranger, ca=pki.ca_cert))
     check(got == "unknown ca", "automatic mode, unregistered CA: unknown_ca (got %s)" % got)
+    # A CA registered takes no live session's standing away: the proxies
+    # read the CAs again without asking about each session.
+    held = [live(gate.port, "device-0004", "d4-%d" % i) for i in range(30)]
+
+    def fcall_ro():
+        line = [x for x in redis.cli("INFO", "commandstats").splitlines()
+                if x.startswith("cmdstat_fcall_ro:")]
+        return int(line[0].split("calls=")[1].split(",")[0]) if line else 0
+    n0 = fcall_ro()
     check(ctl("ca", "register", other_ca[0], "--inactive").returncode == 0,
           "other CA registered inactive")
     got = wait_for(lambda: handshake_error(gate.port, client_context(*stranger, ca=pki.ca_cert))
                    == "access denied")
     check(got, "automatic mode, inactive CA: access_denied")
+    sent = fcall_ro() - n0
+    check(sent < len(held), "a CA registered: %d read-only calls to Redis with %d live sessions "
+          "(the CAs and the lookups, no session asked about)" % (sent, len(held)))
+    for s in held:
+        s.close()
 
     # Readiness: Redis and the broker both reachable.
     check(http_get(metrics_port, "/readyz") == (200, "ready\n"), "/readyz: 200 ready")
