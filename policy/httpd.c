@@ -249,7 +249,9 @@ static void response_done(struct conn *c) {
     process(c, rest, n);
     free(rest);
   }
-  if (!c->closing && c->state == C_IDLE)
+  /* IDLE, or READING when the held-back bytes were only part of a
+   * request: the rest is still to come from the socket. */
+  if (!c->closing && (c->state == C_IDLE || c->state == C_READING))
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 

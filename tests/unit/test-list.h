@@ -102,6 +102,7 @@
   X(httpd, httpd_status_text)                                               \
   X(httpd, httpd_query_get)                                                 \
   X(httpd, httpd_request_split)                                             \
+  X(httpd, httpd_pipelined_partial)                                         \
   /* CERT_TESTS_END */                                                      \
   /* policy/bsslinfo.c */                                                   \
   X(bsslinfo, bsslinfo_marker)                                              \
