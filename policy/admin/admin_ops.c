@@ -296,9 +296,10 @@ static int tls_rank(const char *v) {
 }
 
 /* PATCH: any of the four keys; each is one registry change (atomic and
- * audited by itself). Values are checked first, so a bad one changes
- * nothing; a TLS window given whole is applied in the order that keeps it
- * valid in between. */
+ * audited by itself). Values are checked first, and so is the TLS window
+ * they make with the stored bounds, so a bad one changes nothing; a TLS
+ * window given whole is applied in the order that keeps it valid in
+ * between. */
 void adm_op_settings_patch(adm_job *j, mqg_registry *r) {
   json_t *body = adm_body_json(j);
   if (body == NULL)
@@ -334,6 +335,15 @@ void adm_op_settings_patch(adm_job *j, mqg_registry *r) {
   mqg_settings cur;
   if (mqg_registry_settings_get(r, &cur) != MQG_REG_OK) {
     adm_reg_fail(j, r);
+    goto out;
+  }
+  /* The library refuses an inverted window too, but only at the TLS
+   * write, after the keys before it were written. A stored bound that is
+   * not a version counts as its default, as in the library. */
+  const char *lo = val[1] ? val[1] : tls_rank(cur.tls_min) >= 0 ? cur.tls_min : "1.0";
+  const char *hi = val[2] ? val[2] : tls_rank(cur.tls_max) >= 0 ? cur.tls_max : "1.3";
+  if (tls_rank(lo) > tls_rank(hi)) {
+    adm_fail(j, "rule", "the TLS window needs tls_min <= tls_max (would be %s..%s)", lo, hi);
     goto out;
   }
   int order[4] = {0, 3, 1, 2}; /* tls_min before tls_max ... */

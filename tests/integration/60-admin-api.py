@@ -269,6 +269,14 @@ try:
           "the window moved below its old minimum in one PATCH (order chosen)")
     s, d, _ = api(admin, "PATCH", "/settings", t_admin, {"tls_min": "1.3"})
     check(s == 409 and d["error"] == "rule", "tls_min above tls_max: 409 rule")
+    _, before, _ = api(admin, "GET", "/settings", t_read)
+    for body in ({"registration": "auto", "tls_min": "1.3", "tls_max": "1.2"},
+                 {"client_id_mode": "strict", "tls_min": "1.3"}):
+        s, d, _ = api(admin, "PATCH", "/settings", t_admin, body)
+        _, after, _ = api(admin, "GET", "/settings", t_read)
+        check(s == 409 and d["error"] == "rule" and after == before,
+              "an inverted TLS window with other keys (%s): 409 rule, nothing written (%s)"
+              % (sorted(body), after))
     s, d, _ = api(admin, "PATCH", "/settings", t_admin,
                   {"registration": "auto", "client_id_mode": "strict"})
     check(s == 200 and d["registration"] == "auto" and d["client_id_mode"] == "strict",
