@@ -149,7 +149,8 @@ static void on_job_done(uv_work_t *w, int status) {
   } else {
     char *body = j->out ? json_dumps(j->out, JSON_COMPACT) : NULL;
     if (body == NULL)
-      mqg_http_respond_error(j->req, 500, "internal", "out of memory");
+      mqg_http_respond_error(j->req, adm_error_status("internal"), "internal",
+                             "out of memory");
     else
       mqg_http_respond(j->req, j->status, "application/json", body, strlen(body));
     free(body);
@@ -184,7 +185,7 @@ static void api(mqg_http_req *req, const adm_config *cfg, const char *method,
   }
   struct job_ctx *x = calloc(1, sizeof(*x));
   if (x == NULL) {
-    mqg_http_respond_error(req, 503, "redis", "out of memory");
+    mqg_http_respond_error(req, adm_error_status("internal"), "internal", "out of memory");
     return;
   }
   adm_job *j = &x->job;
@@ -212,7 +213,7 @@ static void api(mqg_http_req *req, const adm_config *cfg, const char *method,
   j->query = strdup(mqg_http_query(req));
   j->body = malloc(blen + 1);
   if (j->query == NULL || j->body == NULL) {
-    mqg_http_respond_error(req, 503, "redis", "out of memory");
+    mqg_http_respond_error(req, adm_error_status("internal"), "internal", "out of memory");
     job_free(j);
     return;
   }

@@ -116,12 +116,14 @@ static mqg_registry *thread_registry(adm_job *j) {
     return thread_reg;
   mqg_registry *r = mqg_registry_new(j->cfg->redis_prefix);
   if (r == NULL) {
-    adm_fail(j, "redis", "out of memory");
+    adm_fail(j, "internal", "out of memory");
     return NULL;
   }
   if (mqg_registry_connect(r, j->cfg->redis, j->cfg->redis_password_file,
                            (int)j->cfg->redis_timeout) != MQG_REG_OK) {
-    adm_reg_fail(j, r);
+    /* Never the request's fault, whatever the class: the URL and the
+     * password file were good at start (a file since removed, say). */
+    adm_fail(j, "redis", "%s", mqg_registry_error(r));
     mqg_registry_free(r);
     return NULL;
   }
@@ -453,7 +455,7 @@ void adm_op_token_create(adm_job *j, mqg_registry *r) {
   if (name == NULL || role == NULL) {
     adm_fail(j, "input", "\"name\" and \"role\" (read, operator, admin) are required");
   } else if (mqg_token_generate(token) < 0) {
-    adm_fail(j, "redis", "no random bytes");
+    adm_fail(j, "internal", "no random bytes");
   } else {
     mqg_token_hash(token, hash);
     if (mqg_registry_token_create(r, name, role, hash) != MQG_REG_OK)

@@ -430,6 +430,19 @@ try:
         r = subprocess.run([MQGATE_ADMIN, arg], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and named in r.stderr, "a bad flag %s is named (exit 2)" % arg)
 
+    # --- a password file gone after start: 503 redis (the server's fault) ----------------------
+    redis.cli("ACL", "SETUSER", "pw60", "on", ">pw60-secret", "~*", "&*", "+@all")
+    pwfile = wd.file("redis-password-60")
+    with open(pwfile, "w") as f:
+        f.write("pw60-secret\n")
+    a4 = Admin(wd, "redis://pw60:@127.0.0.1:%d/0" % redis.port, PREFIX,
+               args=["--redis-password-file", pwfile], plain=True)
+    os.remove(pwfile)  # the threads connect on first use
+    s, d, _ = api(a4, "GET", "/whoami", t_read)
+    check(s == 503 and d["error"] == "redis" and "password" in d["message"],
+          "the Redis password file removed after start: 503 redis, not 400 (%s %s)" % (s, d))
+    check(a4.stop() == 0, "that mqgate-admin stops cleanly")
+
     # --- Redis down: 503 -------------------------------------------------------------------------
     redis.stop()
     s, d, _ = api(admin, "GET", "/cas", t_read)
