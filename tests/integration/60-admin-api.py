@@ -297,6 +297,17 @@ try:
           ["ci-job", "pipeline", "root", "viewer"] and
           all(set(t) == {"name", "role", "created_at", "created_by"} for t in d["tokens"]),
           "token list without the tokens")
+    # an error reply in the middle of the token list's pipeline: that call
+    # fails, and no later call on that connection reads a reply left queued
+    redis.cli("HSET", PREFIX + ":tokens", "broken", "f" * 64)
+    redis.cli("SET", PREFIX + ":token:" + "f" * 64, "not a hash")
+    s, d, _ = api(admin, "GET", "/tokens", t_admin)
+    check(s == 503 and d["error"] == "redis" and "WRONGTYPE" in d["message"],
+          "a token record of the wrong type: 503 redis (%s)" % d)
+    got = [api(admin, "GET", "/whoami", t_admin)[1].get("name") for _ in range(8)]
+    check(got == ["root"] * 8, "the calls after it get their own replies (%s)" % got)
+    redis.cli("HDEL", PREFIX + ":tokens", "broken")
+    redis.cli("DEL", PREFIX + ":token:" + "f" * 64)
     s, d, _ = api(admin, "DELETE", "/tokens/ci-job", t_admin)
     check(s == 200 and d["status"] == "revoked", "revoke a token through the API")
     s, d, _ = api(admin, "GET", "/whoami", t_ci)
