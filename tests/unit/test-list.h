@@ -61,6 +61,8 @@
   X(config, config_file_spellings)                                          \
   X(config, config_lists)                                                   \
   X(config, config_error_names)                                             \
+  /* proxy/metrics.c */                                                     \
+  X(metrics, metrics_text_whole)                                            \
   /* policy/options.c */                                                     \
   X(options, options_kinds)                                                 \
   X(options, options_precedence)                                            \
