@@ -370,9 +370,6 @@ static int on_field(http_parser *p, const char *at, size_t n) {
 }
 
 static int on_value(http_parser *p, const char *at, size_t n) {
-  mqg_http_req *r = req_of(p);
-  if (r->last != 2 && head_append(p->data, 2, "", 0) < 0)
-    return -1;
   return head_append(p->data, 2, at, n);
 }
 
@@ -699,8 +696,6 @@ void mqg_httpd_close(mqg_httpd *h) {
   server_maybe_free(h);
 }
 
-size_t mqg_httpd_connections(const mqg_httpd *h) { return h->nconns; }
-
 int mqg_httpd_port(const mqg_httpd *h) {
   struct sockaddr_storage ss;
   int n = sizeof(ss);
@@ -741,8 +736,6 @@ void mqg_http_peer(const mqg_http_req *r, char *buf, size_t len) {
   else if (ss.ss_family == AF_INET6)
     uv_ip6_name((struct sockaddr_in6 *)&ss, buf, len);
 }
-
-int mqg_http_is_closed(const mqg_http_req *r) { return r->c->closing; }
 
 int mqg_http_add_header(mqg_http_req *r, const char *name, const char *value) {
   if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") || !*name)
