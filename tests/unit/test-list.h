@@ -105,6 +105,7 @@
   X(httpd, httpd_query_get)                                                 \
   X(httpd, httpd_request_split)                                             \
   X(httpd, httpd_pipelined_partial)                                         \
+  X(httpd, httpd_busy_headers)                                              \
   /* CERT_TESTS_END */                                                      \
   /* policy/bsslinfo.c */                                                   \
   X(bsslinfo, bsslinfo_marker)                                              \

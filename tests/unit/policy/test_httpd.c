@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -221,6 +222,72 @@ TEST_IMPL(httpd_pipelined_partial) {
   uv_thread_join(&th);
   ASSERT_EQ(s.answered, 2);
   ASSERT_EQ(s.good, 2);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return 0;
+}
+
+/* --- over the connection cap: a 503 with the common headers --------------- */
+
+static int connect_to(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+static _Atomic int busy_done;
+
+static void client_busy(void *arg) {
+  struct split_state *s = arg;
+  int first = connect_to(s->port);
+  usleep(100 * 1000); /* accepted: it holds the one place */
+  int second = connect_to(s->port);
+  char resp[1024] = "";
+  size_t got = 0;
+  ssize_t r;
+  while ((r = read(second, resp + got, sizeof(resp) - 1 - got)) > 0)
+    got += (size_t)r;
+  resp[got] = '\0';
+  ASSERT(strncmp(resp, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
+  ASSERT(strstr(resp, "\r\nX-Common: yes\r\n") != NULL);
+  ASSERT(strstr(resp, "\r\nConnection: close\r\n") != NULL);
+  ASSERT(strstr(resp, "\r\n\r\n{\"error\":\"busy\",\"message\":\"too many connections\"}") !=
+         NULL);
+  close(second);
+  close(first);
+  atomic_store(&busy_done, 1);
+}
+
+static void on_close_timer_busy(uv_timer_t *t) {
+  struct split_state *s = t->data;
+  if (!atomic_load(&busy_done))
+    return;
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, NULL);
+  mqg_httpd_close(s->h);
+}
+
+TEST_IMPL(httpd_busy_headers) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  struct split_state s = {0};
+  mqg_httpd_config cfg = {.max_connections = 1, .common_headers = "X-Common: yes\r\n",
+                          .handler = on_req, .arg = &s};
+  s.h = mqg_httpd_new(&loop, &cfg);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
+  s.port = mqg_httpd_port(s.h);
+  ASSERT(s.port > 0);
+  uv_thread_t th;
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  t.data = &s;
+  uv_timer_start(&t, on_close_timer_busy, 10, 10);
+  ASSERT_EQ(uv_thread_create(&th, client_busy, &s), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
   ASSERT_EQ(uv_loop_close(&loop), 0);
   return 0;
 }
