@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adm.h"
+#include "bsslinfo.h"
 
 static const mqg_opt opts[] = {
 #define ADM_OPTION_ROW(name, kind, def, meta, help) \
@@ -37,7 +38,7 @@ static int on_flag(const mqg_opt_table *t, size_t flag, void *cfg, const char *p
   if (flag == FLAG_HELP)
     help(t, prog);
   else
-    printf("mqgate-admin %s\n", MQG_VERSION);
+    mqg_bsslinfo_print_version(stdout, "mqgate-admin", MQG_VERSION);
   return ADM_CONFIG_EXIT;
 }
 

@@ -436,6 +436,11 @@ try:
     check(api(a3, "GET", "/whoami", t_admin)[0] == 200, "options from the INI file")
     r = subprocess.run([MQGATE_ADMIN, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "MQGATE_ADMIN_RATE_LIMIT" in r.stdout, "--help lists the options")
+    r = subprocess.run([MQGATE_ADMIN, "--version"], capture_output=True, text=True, timeout=10)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and len(lines) == 2 and lines[0].startswith("mqgate-admin ") and
+          "build" in lines[1] and 'version "' in lines[1],
+          "--version names the BoringSSL and its build, as mqgate's (%s)" % r.stdout.strip())
     for arg, named in (("-xy", "unknown option: -x "), ("--listen", "option: --listen "),
                        ("--help=3", "unknown option: --help=3 ")):
         r = subprocess.run([MQGATE_ADMIN, arg], capture_output=True, text=True, timeout=10)
