@@ -371,15 +371,16 @@ out:
  * absent); -1 after adm_fail. */
 int adm_query_size(adm_job *j, const char *name, size_t def, size_t max, size_t *out) {
   char v[24];
+  uint64_t n;
   int got = mqg_http_query_get(j->query, name, v, sizeof(v));
   *out = def;
   if (got == 0)
     return 0;
-  if (got < 0 || v[0] == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 9 ||
-      (*out = strtoul(v, NULL, 10)) < 1 || *out > max) {
+  if (got < 0 || mqg_options_parse_uint(v, max, &n) != 0 || n < 1) {
     adm_fail(j, "input", "%s must be a number from 1 to %zu", name, max);
     return -1;
   }
+  *out = (size_t)n;
   return 0;
 }
 

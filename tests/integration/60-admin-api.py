@@ -214,6 +214,15 @@ try:
           "cursor pagination with limit=1: every certificate once, in %d pages" % pages)
     s, d, _ = api(admin, "GET", "/certificates?limit=101", t_read)
     check(s == 400 and d["error"] == "input", "limit 101: 400 (at most 100)")
+    bad = [q for q in ("limit=0", "limit=", "limit=%2B5", "limit=5x", "limit=%205",
+                       "limit=99999999999999999999999", "expiring_within_days=1000000",
+                       "expiring_within_days=-1", "expiring_within_days=1.5")
+           if api(admin, "GET", "/certificates?" + q, t_read)[1].get("message") not in
+           ("limit must be a number from 1 to 100",
+            "expiring_within_days must be a number of days (0..999999)")]
+    check(not bad, "numbers in the query: digits only, in range, the same texts (%s)" % bad)
+    s, d, _ = api(admin, "GET", "/certificates?limit=100&expiring_within_days=0", t_read)
+    check(s == 200, "limit=100, expiring_within_days=0: the bounds are accepted")
     s, d, _ = api(admin, "GET", "/certificates?cursor=bogus", t_read)
     check(s == 400 and d["error"] == "input", "a cursor the API did not give: 400")
     s, d, _ = api(admin, "GET", "/certificates?status=sleeping", t_read)
@@ -319,6 +328,12 @@ try:
     check(r.returncode == 0 and s == 401, "mqgatectl token revoke: the API refuses it at once")
 
     # --- audit -----------------------------------------------------------------------
+    for bad in ("0", "1001", "x", "+5", ""):
+        r = ctl(url, "audit", "--limit", bad, prefix=PREFIX)
+        check(r.returncode == 2 and "--limit needs a number from 1 to 1000" in r.stderr,
+              "mqgatectl audit --limit %r: usage, exit 2 (%s)" % (bad, r.stderr.strip()))
+    r = ctl(url, "--json", "audit", "--limit", "1000", prefix=PREFIX)
+    check(r.returncode == 0, "mqgatectl audit --limit 1000")
     s, d, _ = api(admin, "GET", "/audit?limit=100", t_oper)
     entries = d["entries"]
     host_actor = "mqgatectl@" + os.uname().nodename
