@@ -269,7 +269,7 @@ int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
                        const struct sockaddr_storage *backend) {
   struct sockaddr_storage ss;
   backend_addr = *backend;
-  if (mqg_config_parse_addr(addr, &ss) != 0)
+  if (mqg_options_parse_addr(addr, &ss) != 0)
     return UV_EINVAL;
   mqg_httpd_config cfg = {
       .max_connections = METRICS_MAX_CONNECTIONS,

@@ -69,6 +69,7 @@
   X(options, options_lists)                                                 \
   X(options, options_command_line)                                          \
   X(options, options_help)                                                  \
+  X(options, options_parse_addr)                                            \
   /* policy/certinfo.c, policy/mtls_verify.c, policy/crl.c, proxy/certgen.c */ \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \
