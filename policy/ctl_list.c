@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "options.h"
 
 #define DAY 86400
 
@@ -28,13 +29,10 @@ enum {
 
 /* parse_size reads a decimal number in [min, max]; 0 or -1. */
 static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
-  if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) ||
-      strlen(s) > 9)
+  uint64_t v;
+  if (s == NULL || mqg_options_parse_uint(s, max, &v) != 0 || v < min)
     return -1;
-  size_t v = (size_t)strtoul(s, NULL, 10);
-  if (v < min || v > max)
-    return -1;
-  *out = v;
+  *out = (size_t)v;
   return 0;
 }
 

@@ -138,8 +138,14 @@ int ctl_migrate_main(ctl_ctx *ctx, int argc, char **argv) {
         return ctl_reg_fail(ctx, MQG_REG_UNAVAILABLE);
       }
     redisReply **assoc = calloc(n + 1, sizeof(*assoc));
-    for (size_t i = 0; i < n && assoc; i++)
-      assoc[i] = registry__reply(r);
+    /* A certificate whose clients cannot be read is not migrated without
+     * them: the run stops here, before layout 1's indexes are removed. */
+    for (size_t i = 0; i < n && assoc && rc == 0; i++)
+      if ((assoc[i] = registry__reply(r)) == NULL)
+        rc = ctl_fail(ctx, CTL_EXIT_REDIS, "redis",
+                      "%s:assoc:%s (its associated clients): %s; migration stopped, "
+                      "layout 1 left in place",
+                      P, page->element[i]->str, mqg_registry_error(r));
     for (size_t i = 0; i < n && rc == 0 && assoc; i++) {
       char out[96];
       rc = migrate_one(ctx, page->element[i]->str, assoc[i], out);

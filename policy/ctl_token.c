@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "options.h"
 #include "registry_admin.h"
 #include "registry_json.h"
 
@@ -154,13 +155,10 @@ int ctl_audit_main(ctl_ctx *ctx, int argc, char **argv) {
   int rc = ctl_parse(ctx, argc - 1, argv + 1, opts, 3, pos, 0, &npos, ctl_audit_help);
   if (rc != 0)
     return rc;
-  size_t limit = 50;
-  if (opts[1].value) {
-    const char *v = opts[1].value;
-    if (*v == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 4 ||
-        (limit = strtoul(v, NULL, 10)) < 1 || limit > MQG_AUDIT_LIMIT_MAX)
-      return ctl_usage(ctx, "--limit needs a number from 1 to %d", MQG_AUDIT_LIMIT_MAX);
-  }
+  uint64_t limit = 50;
+  if (opts[1].value &&
+      (mqg_options_parse_uint(opts[1].value, MQG_AUDIT_LIMIT_MAX, &limit) != 0 || limit < 1))
+    return ctl_usage(ctx, "--limit needs a number from 1 to %d", MQG_AUDIT_LIMIT_MAX);
   if ((rc = ctl_connect(ctx)) != 0)
     return rc;
   mqg_audit_page p;

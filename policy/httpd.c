@@ -74,6 +74,8 @@ struct mqg_httpd {
   int extra_handles; /* over-cap connections being closed */
   mqg_httpd_config cfg;
   char *common;
+  char *busy; /* the whole 503 answer past max_connections (plain HTTP) */
+  size_t busy_len;
   struct conn *conns;
   size_t nconns;
   char rbuf[65536];
@@ -95,6 +97,7 @@ static void server_maybe_free(mqg_httpd *h) {
   if (h->cfg.tls)
     SSL_CTX_free(h->cfg.tls);
   free(h->common);
+  free(h->busy);
   free(h);
 }
 
@@ -249,7 +252,9 @@ static void response_done(struct conn *c) {
     process(c, rest, n);
     free(rest);
   }
-  if (!c->closing && c->state == C_IDLE)
+  /* IDLE, or READING when the held-back bytes were only part of a
+   * request: the rest is still to come from the socket. */
+  if (!c->closing && (c->state == C_IDLE || c->state == C_READING))
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -266,33 +271,47 @@ static void on_written(uv_write_t *w, int status) {
     response_done(c);
 }
 
+/* response_head returns a new response head: the status line, the type,
+ * the server's common headers, |extra| (|extra_len| bytes of the
+ * handler's), the length of a |len|-byte body and whether the connection
+ * stays; its length in |*n|. NULL when out of memory. */
+static char *response_head(const mqg_httpd *h, int code, const char *type,
+                           const char *extra, size_t extra_len, size_t len,
+                           int keep_alive, size_t *n) {
+  const char *common = h->common ? h->common : "";
+  size_t cap = 256 + strlen(common) + extra_len + strlen(type ? type : "");
+  char *head = malloc(cap);
+  if (head == NULL)
+    return NULL;
+  int got = snprintf(head, cap,
+                     "HTTP/1.1 %d %s\r\n%s%s%s%s%.*sContent-Length: %zu\r\n"
+                     "Connection: %s\r\n\r\n",
+                     code, mqg_http_status_text(code), type ? "Content-Type: " : "",
+                     type ? type : "", type ? "\r\n" : "", common, (int)extra_len,
+                     extra ? extra : "", len, keep_alive ? "keep-alive" : "close");
+  if (got < 0 || (size_t)got >= cap) {
+    free(head);
+    return NULL;
+  }
+  *n = (size_t)got;
+  return head;
+}
+
 /* send_response writes one response; the request's added headers are
  * included. |c| must not be closing. */
 static void send_response(struct conn *c, int code, const char *type,
                           const char *body, size_t len, int head_only) {
   mqg_http_req *r = &c->req;
-  const char *common = c->h->common ? c->h->common : "";
-  size_t cap = 256 + strlen(common) + r->extra_len + strlen(type ? type : "");
-  char *head = malloc(cap);
+  size_t n;
+  char *head = response_head(c->h, code, type, r->extra, r->extra_len, len,
+                             c->keep_alive, &n);
   if (head == NULL) {
-    conn_close(c);
-    return;
-  }
-  /* status line, type, the server's common headers, the handler's */
-  int n = snprintf(head, cap,
-                   "HTTP/1.1 %d %s\r\n%s%s%s%s%.*sContent-Length: %zu\r\n"
-                   "Connection: %s\r\n\r\n",
-                   code, mqg_http_status_text(code), type ? "Content-Type: " : "",
-                   type ? type : "", type ? "\r\n" : "", common, (int)r->extra_len,
-                   r->extra ? r->extra : "", len, c->keep_alive ? "keep-alive" : "close");
-  if (n < 0 || (size_t)n >= cap) {
-    free(head);
     conn_close(c);
     return;
   }
   conn_set_state(c, C_WRITING);
   uv_read_stop((uv_stream_t *)&c->tcp);
-  if (send_bytes(c, head, (size_t)n) == 0 && !head_only && body && len)
+  if (send_bytes(c, head, n) == 0 && !head_only && body && len)
     send_bytes(c, body, len);
   free(head);
   if (!c->closing && c->writes == 0)
@@ -368,9 +387,6 @@ static int on_field(http_parser *p, const char *at, size_t n) {
 }
 
 static int on_value(http_parser *p, const char *at, size_t n) {
-  mqg_http_req *r = req_of(p);
-  if (r->last != 2 && head_append(p->data, 2, "", 0) < 0)
-    return -1;
   return head_append(p->data, 2, at, n);
 }
 
@@ -561,6 +577,24 @@ static void on_extra_closed(uv_handle_t *hd) {
   server_maybe_free(h);
 }
 
+/* busy_answer makes h->busy: the whole 503 a connection over the cap
+ * gets, the server's other errors' body and headers. -1 when out of
+ * memory. */
+static int busy_answer(mqg_httpd *h) {
+  size_t blen, hlen;
+  char *body = error_json("busy", "too many connections", &blen);
+  char *head = body ? response_head(h, 503, "application/json", NULL, 0, blen, 0, &hlen)
+                    : NULL;
+  if (head != NULL && (h->busy = malloc(hlen + blen)) != NULL) {
+    memcpy(h->busy, head, hlen);
+    memcpy(h->busy + hlen, body, blen);
+    h->busy_len = hlen + blen;
+  }
+  free(head);
+  free(body);
+  return h->busy ? 0 : -1;
+}
+
 /* refuse_busy takes a connection over the cap off the backlog and closes it
  * at once, after a best-effort 503 on a plain port. */
 static void refuse_busy(mqg_httpd *h, uv_stream_t *server) {
@@ -571,19 +605,7 @@ static void refuse_busy(mqg_httpd *h, uv_stream_t *server) {
   t->data = h;
   h->extra_handles++;
   if (uv_accept(server, (uv_stream_t *)t) == 0 && h->cfg.tls == NULL) {
-    static char msg[256];
-    static size_t msg_len;
-    if (msg_len == 0) {
-      const char body[] = "{\"error\":\"busy\",\"message\":\"too many "
-                          "connections\"}";
-      msg_len = (size_t)snprintf(msg, sizeof(msg),
-                                 "HTTP/1.1 503 Service Unavailable\r\n"
-                                 "Content-Type: application/json\r\n"
-                                 "Content-Length: %zu\r\nConnection: close\r\n"
-                                 "\r\n%s",
-                                 sizeof(body) - 1, body);
-    }
-    uv_buf_t b = uv_buf_init(msg, (unsigned)msg_len);
+    uv_buf_t b = uv_buf_init(h->busy, (unsigned)h->busy_len);
     uv_try_write((uv_stream_t *)t, &b, 1);
   }
   uv_close((uv_handle_t *)t, on_extra_closed);
@@ -656,7 +678,9 @@ mqg_httpd *mqg_httpd_new(uv_loop_t *loop, const mqg_httpd_config *cfg) {
     h->cfg.idle_timeout_ms = 30000;
   if (h->cfg.write_timeout_ms == 0)
     h->cfg.write_timeout_ms = 30000;
-  if (cfg->common_headers && (h->common = strdup(cfg->common_headers)) == NULL) {
+  if ((cfg->common_headers && (h->common = strdup(cfg->common_headers)) == NULL) ||
+      busy_answer(h) < 0) {
+    free(h->common);
     free(h);
     return NULL;
   }
@@ -696,8 +720,6 @@ void mqg_httpd_close(mqg_httpd *h) {
   }
   server_maybe_free(h);
 }
-
-size_t mqg_httpd_connections(const mqg_httpd *h) { return h->nconns; }
 
 int mqg_httpd_port(const mqg_httpd *h) {
   struct sockaddr_storage ss;
@@ -739,8 +761,6 @@ void mqg_http_peer(const mqg_http_req *r, char *buf, size_t len) {
   else if (ss.ss_family == AF_INET6)
     uv_ip6_name((struct sockaddr_in6 *)&ss, buf, len);
 }
-
-int mqg_http_is_closed(const mqg_http_req *r) { return r->c->closing; }
 
 int mqg_http_add_header(mqg_http_req *r, const char *name, const char *value) {
   if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") || !*name)

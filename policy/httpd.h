@@ -96,9 +96,6 @@ void mqg_httpd_close(mqg_httpd *h);
  * mqg_httpd_listen; useful with port 0), or -1. */
 int mqg_httpd_port(const mqg_httpd *h);
 
-/* mqg_httpd_connections returns the connections open now. */
-size_t mqg_httpd_connections(const mqg_httpd *h);
-
 /* --- a request (valid from the handler call to its mqg_http_respond) --- */
 
 /* The method ("GET", ...), the path without the query ("/api/v1/cas", not
@@ -117,10 +114,6 @@ const char *mqg_http_body(const mqg_http_req *req, size_t *len);
 
 /* mqg_http_peer writes the client's address as text into |buf|. */
 void mqg_http_peer(const mqg_http_req *req, char *buf, size_t len);
-
-/* mqg_http_is_closed returns 1 when the client has gone (the answer will
- * be dropped): a handler may skip expensive work. */
-int mqg_http_is_closed(const mqg_http_req *req);
 
 /* mqg_http_add_header adds one response header before mqg_http_respond
  * (|name| and |value| copied; CR and LF refused). 0, or -1 when out of

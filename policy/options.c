@@ -1,6 +1,7 @@
 /* options.c: see options.h. */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -100,6 +101,49 @@ static const struct {
                     {"1.2", TLS1_2_VERSION},
                     {"1.3", TLS1_3_VERSION}};
 #define NTLS (sizeof(tls_versions) / sizeof(tls_versions[0]))
+
+int mqg_options_parse_addr(const char *s, struct sockaddr_storage *out) {
+  char host[128];
+  const char *port_s;
+  memset(out, 0, sizeof(*out));
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+      return -EINVAL;
+    memcpy(host, s + 1, (size_t)(close - s - 1));
+    host[close - s - 1] = '\0';
+    port_s = close + 2;
+  } else {
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+      return -EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    port_s = colon + 1;
+  }
+  uint64_t port;
+  if (mqg_options_parse_uint(port_s, 65535, &port) != 0)
+    return -EINVAL;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    return 0;
+  }
+  if (strcmp(host, "localhost") == 0) {
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v4->sin_port = htons((uint16_t)port);
+    return 0;
+  }
+  return -EINVAL;
+}
 
 const char *mqg_options_tls_name(uint16_t version) {
   for (size_t i = 0; i < NTLS; i++)

@@ -154,6 +154,12 @@ void mqg_options_print_help(const mqg_opt_table *t, FILE *out);
  * most |max| into |*out|. Returns 0 or -EINVAL. */
 int mqg_options_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
+/* mqg_options_parse_addr parses "HOST:PORT", "[V6]:PORT" or "V6-ADDR:PORT"
+ * into |*out|. HOST is an IPv4 or IPv6 address, or "localhost" for
+ * 127.0.0.1; other names are not resolved. Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int mqg_options_parse_addr(const char *s, struct sockaddr_storage *out);
+
 /* mqg_options_tls_name returns "1.0".."1.3" for a TLS1_x_VERSION value
  * (the TLSVER kind's spelling), "?" for another. */
 const char *mqg_options_tls_name(uint16_t version);

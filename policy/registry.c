@@ -74,6 +74,14 @@ redisReply *registry__command_argv(mqg_registry *r, int argc, const char **argv,
   return checked(r, redisCommandArgv(r->c, argc, argv, lens));
 }
 
+/* pipeline_drop closes the connection after a failure mid-pipeline: the
+ * commands and replies still queued on it would otherwise answer the next
+ * commands. Those fail as not connected until mqg_registry_connect. */
+static void pipeline_drop(mqg_registry *r) {
+  redisFree(r->c);
+  r->c = NULL;
+}
+
 int registry__append(mqg_registry *r, const char *fmt, ...) {
   if (r->c == NULL) {
     io_fail(r);
@@ -85,16 +93,24 @@ int registry__append(mqg_registry *r, const char *fmt, ...) {
   va_end(ap);
   if (rc != REDIS_OK) {
     io_fail(r);
+    pipeline_drop(r);
     return -1;
   }
   return 0;
 }
 
 redisReply *registry__reply(mqg_registry *r) {
+  if (r->c == NULL) {
+    io_fail(r);
+    return NULL;
+  }
   void *reply = NULL;
   if (redisGetReply(r->c, &reply) != REDIS_OK)
-    return checked(r, NULL);
-  return checked(r, reply);
+    reply = NULL;
+  redisReply *ok = checked(r, reply);
+  if (ok == NULL)
+    pipeline_drop(r);
+  return ok;
 }
 
 /* --- lifetime ------------------------------------------------------------ */

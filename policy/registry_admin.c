@@ -81,9 +81,9 @@ mqg_reg_status mqg_registry_token_list(mqg_registry *r, mqg_token_list *out) {
   mqg_reg_status s = MQG_REG_OK;
   for (size_t i = 0; i < n; i++) {
     redisReply *h = registry__reply(r);
-    if (h == NULL) {
+    if (h == NULL) { /* the connection is closed: no more replies */
       s = MQG_REG_UNAVAILABLE;
-      continue;
+      break;
     }
     out->owners_[out->nowners_++] = h;
     if (h->type != REDIS_REPLY_ARRAY || h->elements == 0)

@@ -38,7 +38,10 @@ redisReply *registry__command_argv(mqg_registry *r, int argc, const char **argv,
 
 /* registry__append queues one command of a pipeline (0 or -1 after
  * recording the failure); registry__reply reads the next reply as
- * registry__command does. */
+ * registry__command does. Either failing (an error reply too) closes the
+ * connection, with what the pipeline still had queued on it: the caller
+ * stops there, and later commands fail as not connected (MQG_REG_UNAVAILABLE)
+ * until mqg_registry_connect, so none reads another command's reply. */
 int registry__append(mqg_registry *r, const char *fmt, ...);
 redisReply *registry__reply(mqg_registry *r);
 

@@ -72,49 +72,6 @@ static const mqg_opt_table table = {
     .on_flag = on_flag,
 };
 
-int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out) {
-  char host[128];
-  const char *port_s;
-  memset(out, 0, sizeof(*out));
-  if (s[0] == '[') {
-    const char *close = strchr(s, ']');
-    if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
-      return -EINVAL;
-    memcpy(host, s + 1, (size_t)(close - s - 1));
-    host[close - s - 1] = '\0';
-    port_s = close + 2;
-  } else {
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
-      return -EINVAL;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    port_s = colon + 1;
-  }
-  uint64_t port;
-  if (mqg_options_parse_uint(port_s, 65535, &port) != 0)
-    return -EINVAL;
-  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (strcmp(host, "localhost") == 0) {
-    v4->sin_family = AF_INET;
-    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    v4->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  return -EINVAL;
-}
-
 static int check(const mqg_config *cfg, char *err, size_t errlen) {
   struct sockaddr_storage ss;
   mqg_log_level lvl;
@@ -166,11 +123,11 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "crl-expired \"%s\" is not allow or deny", cfg->crl_expired);
     return -EINVAL;
   }
-  if (mqg_config_parse_addr(cfg->listen, &ss) != 0) {
+  if (mqg_options_parse_addr(cfg->listen, &ss) != 0) {
     snprintf(err, errlen, "listen address \"%s\" is not HOST:PORT", cfg->listen);
     return -EINVAL;
   }
-  if (mqg_config_parse_addr(cfg->backend, &ss) != 0) {
+  if (mqg_options_parse_addr(cfg->backend, &ss) != 0) {
     snprintf(err, errlen, "backend address \"%s\" is not HOST:PORT", cfg->backend);
     return -EINVAL;
   }
@@ -178,13 +135,13 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
     char list[1024], *save = NULL;
     snprintf(list, sizeof(list), "%s", cfg->redis_sentinels);
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-      if (mqg_config_parse_addr(t, &ss) != 0) {
+      if (mqg_options_parse_addr(t, &ss) != 0) {
         snprintf(err, errlen, "sentinel address \"%s\" is not HOST:PORT", t);
         return -EINVAL;
       }
     }
   }
-  if (cfg->metrics[0] != '\0' && mqg_config_parse_addr(cfg->metrics, &ss) != 0) {
+  if (cfg->metrics[0] != '\0' && mqg_options_parse_addr(cfg->metrics, &ss) != 0) {
     snprintf(err, errlen, "metrics address \"%s\" is not HOST:PORT", cfg->metrics);
     return -EINVAL;
   }

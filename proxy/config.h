@@ -132,10 +132,4 @@ int mqg_config_load(mqg_config *cfg, int argc, char **argv, char *err,
 /* mqg_config_cleanup frees the strings of |cfg| and zeroes it. */
 void mqg_config_cleanup(mqg_config *cfg);
 
-/* mqg_config_parse_addr parses "HOST:PORT", "[V6]:PORT" or "V6-ADDR" with a
- * port into |*out| (a struct sockaddr_storage). Host names are not resolved:
- * an address is required. Returns 0 or -EINVAL. */
-struct sockaddr_storage;
-int mqg_config_parse_addr(const char *s, struct sockaddr_storage *out);
-
 #endif

@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
   /* The metrics port opens before the device port, so that whoever waits
    * for the latter finds the former ready. */
   struct sockaddr_storage backend;
-  mqg_config_parse_addr(cfg.backend, &backend);
+  mqg_options_parse_addr(cfg.backend, &backend);
   if (cfg.metrics[0] != '\0' && (rc = mqg_metrics_listen(loop, cfg.metrics, &backend)) != 0)
     snprintf(err, sizeof(err), "cannot serve metrics on %s: %s", cfg.metrics, uv_strerror(rc));
   else if (cfg.ticket_keys[0] != '\0' &&

@@ -132,6 +132,27 @@ size_t mqg_metrics_format(char *buf, size_t cap) {
   return len;
 }
 
+char *mqg_metrics_text(size_t *len) {
+  /* Measured with room to spare: counters may gain digits before the
+   * text is written; if they outgrew the room, once more, larger. */
+  size_t cap = mqg_metrics_format(NULL, 0) + 256;
+  char *buf = NULL;
+  for (;;) {
+    char *b = realloc(buf, cap);
+    if (b == NULL) {
+      free(buf);
+      return NULL;
+    }
+    buf = b;
+    size_t n = mqg_metrics_format(buf, cap);
+    if (n < cap) {
+      *len = n;
+      return buf;
+    }
+    cap = n + 256;
+  }
+}
+
 /* --- HTTP (httpd.h) ---------------------------------------------------- */
 
 /* The port's limits: a scraper and a health checker need a few
@@ -227,14 +248,13 @@ static void on_request(mqg_http_req *req, void *arg) {
     mqg_http_add_header(req, "Allow", "GET, HEAD");
     text_reply(req, 405, "method not allowed\n");
   } else if (strcmp(path, "/metrics") == 0) {
-    size_t need = mqg_metrics_format(NULL, 0) + 1;
-    char *body = malloc(need);
+    size_t n;
+    char *body = mqg_metrics_text(&n);
     if (body == NULL) {
       text_reply(req, 503, "out of memory\n");
       return;
     }
-    size_t n = mqg_metrics_format(body, need);
-    mqg_http_respond(req, 200, "text/plain; version=0.0.4", body, n < need ? n : need - 1);
+    mqg_http_respond(req, 200, "text/plain; version=0.0.4", body, n);
     free(body);
   } else if (strcmp(path, "/healthz") == 0) {
     text_reply(req, 200, "ok\n");
@@ -249,7 +269,7 @@ int mqg_metrics_listen(uv_loop_t *loop, const char *addr,
                        const struct sockaddr_storage *backend) {
   struct sockaddr_storage ss;
   backend_addr = *backend;
-  if (mqg_config_parse_addr(addr, &ss) != 0)
+  if (mqg_options_parse_addr(addr, &ss) != 0)
     return UV_EINVAL;
   mqg_httpd_config cfg = {
       .max_connections = METRICS_MAX_CONNECTIONS,

@@ -105,6 +105,12 @@ void mqg_metrics_refused(mqg_reason r);
  * was too small. */
 size_t mqg_metrics_format(char *buf, size_t cap);
 
+/* mqg_metrics_text returns the text of mqg_metrics_format in a new
+ * NUL-terminated buffer (the caller frees it), its length in |*len|: whole
+ * lines even while workers count on and the text grows between measuring
+ * and writing it. NULL when out of memory. */
+char *mqg_metrics_text(size_t *len);
+
 /* mqg_metrics_listen serves GET /metrics, GET /healthz (the process is
  * alive) and GET /readyz (the broker at |backend| accepts a TCP connection
  * within a second and, in registry mode, every worker's Redis link is up:

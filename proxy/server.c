@@ -269,8 +269,8 @@ mqg_server *mqg_server_new(const mqg_config *cfg, mqg_tls *tls, char *err,
   pthread_mutex_init(&s->opts.tls_lock, NULL);
   s->opts.tls = mqg_tls_up_ref(tls);
   mqg_tls_set_window(cfg->tls_min, cfg->tls_max);
-  mqg_config_parse_addr(cfg->listen, &listen_addr);
-  mqg_config_parse_addr(cfg->backend, &s->opts.backend);
+  mqg_options_parse_addr(cfg->listen, &listen_addr);
+  mqg_options_parse_addr(cfg->backend, &s->opts.backend);
   s->opts.handshake_ms = cfg->handshake_timeout;
   s->opts.connect_ms = cfg->connect_timeout;
   s->opts.backend_ms = cfg->backend_timeout;

@@ -87,6 +87,7 @@ void adm_config_cleanup(adm_config *cfg);
   X("notfound", 404)                                                          \
   X("rule", 409)                                                              \
   X("rate", 429)                                                              \
+  X("internal", 500) /* out of memory, no random bytes: not the client's */ \
   X("redis", 503)
 
 /* adm_error_status returns the HTTP status of error class |cls| (500 for

@@ -59,11 +59,12 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
     f.ca = ca;
   }
   if (v[5][0]) {
-    if (strspn(v[5], "0123456789") != strlen(v[5]) || strlen(v[5]) > 6) {
+    uint64_t days;
+    if (mqg_options_parse_uint(v[5], 999999, &days) != 0) {
       adm_fail(j, "input", "expiring_within_days must be a number of days (0..999999)");
       return;
     }
-    f.not_after_until = min64(f.not_after_until, now + strtoll(v[5], NULL, 10) * DAY);
+    f.not_after_until = min64(f.not_after_until, now + (int64_t)days * DAY);
   }
   if (v[6][0]) {
     if (strcmp(v[6], "true") != 0 && strcmp(v[6], "false") != 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adm.h"
+#include "bsslinfo.h"
 
 static const mqg_opt opts[] = {
 #define ADM_OPTION_ROW(name, kind, def, meta, help) \
@@ -37,7 +38,7 @@ static int on_flag(const mqg_opt_table *t, size_t flag, void *cfg, const char *p
   if (flag == FLAG_HELP)
     help(t, prog);
   else
-    printf("mqgate-admin %s\n", MQG_VERSION);
+    mqg_bsslinfo_print_version(stdout, "mqgate-admin", MQG_VERSION);
   return ADM_CONFIG_EXIT;
 }
 
@@ -54,26 +55,12 @@ static const mqg_opt_table table = {
 };
 
 static int loopback(const char *listen) {
-  char host[128];
-  const char *colon = strrchr(listen, ':');
-  size_t n = colon ? (size_t)(colon - listen) : 0;
-  if (n == 0 || n >= sizeof(host))
+  struct sockaddr_storage ss;
+  if (mqg_options_parse_addr(listen, &ss) != 0)
     return 0;
-  memcpy(host, listen, n);
-  host[n] = '\0';
-  if (host[0] == '[' && host[n - 1] == ']') {
-    memmove(host, host + 1, n - 2);
-    host[n - 2] = '\0';
-  }
-  struct in_addr a4;
-  struct in6_addr a6;
-  if (strcmp(host, "localhost") == 0)
-    return 1;
-  if (inet_pton(AF_INET, host, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  if (inet_pton(AF_INET6, host, &a6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&a6);
-  return 0;
+  if (ss.ss_family == AF_INET)
+    return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+  return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 }
 
 static int check(const adm_config *c, char *err, size_t errlen) {

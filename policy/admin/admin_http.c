@@ -134,10 +134,9 @@ struct job_ctx { /* the loop side's notes on a job */
 };
 
 static void on_job_done(uv_work_t *w, int status) {
+  (void)status; /* never UV_ECANCELED: jobs are not cancelled */
   struct job_ctx *x = w->data;
   adm_job *j = &x->job;
-  if (status != 0 && j->status == 0)
-    adm_fail(j, "redis", "the request was cancelled");
   if (j->status == 401)
     mqg_http_add_header(j->req, "WWW-Authenticate", "Bearer realm=\"mqgate-admin\"");
   if (j->status == 429)
@@ -149,7 +148,8 @@ static void on_job_done(uv_work_t *w, int status) {
   } else {
     char *body = j->out ? json_dumps(j->out, JSON_COMPACT) : NULL;
     if (body == NULL)
-      mqg_http_respond_error(j->req, 500, "internal", "out of memory");
+      mqg_http_respond_error(j->req, adm_error_status("internal"), "internal",
+                             "out of memory");
     else
       mqg_http_respond(j->req, j->status, "application/json", body, strlen(body));
     free(body);
@@ -184,7 +184,7 @@ static void api(mqg_http_req *req, const adm_config *cfg, const char *method,
   }
   struct job_ctx *x = calloc(1, sizeof(*x));
   if (x == NULL) {
-    mqg_http_respond_error(req, 503, "redis", "out of memory");
+    mqg_http_respond_error(req, adm_error_status("internal"), "internal", "out of memory");
     return;
   }
   adm_job *j = &x->job;
@@ -212,7 +212,7 @@ static void api(mqg_http_req *req, const adm_config *cfg, const char *method,
   j->query = strdup(mqg_http_query(req));
   j->body = malloc(blen + 1);
   if (j->query == NULL || j->body == NULL) {
-    mqg_http_respond_error(req, 503, "redis", "out of memory");
+    mqg_http_respond_error(req, adm_error_status("internal"), "internal", "out of memory");
     job_free(j);
     return;
   }

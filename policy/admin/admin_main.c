@@ -103,34 +103,12 @@ static void on_stop(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&sig_int, NULL);
 }
 
-/* listen_addr parses "HOST:PORT" or "[V6]:PORT" (addresses, or
- * localhost); 0 or -1. */
-static int listen_addr(const char *listen, struct sockaddr_storage *ss) {
-  char host[128];
-  const char *colon = strrchr(listen, ':');
-  if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-    return -1;
-  int port = atoi(colon + 1);
-  size_t hl = (size_t)(colon - listen);
-  if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']')
-    snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), listen + 1);
-  else
-    snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
-  if (strcmp(host, "localhost") == 0)
-    snprintf(host, sizeof(host), "127.0.0.1");
-  memset(ss, 0, sizeof(*ss));
-  if (port > 65535 || (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) != 0 &&
-                       uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) != 0))
-    return -1;
-  return 0;
-}
-
 int main(int argc, char **argv) {
   adm_config cfg;
   char err[1024], dirbuf[PATH_MAX];
   struct sockaddr_storage ss;
   int rc = adm_config_load(&cfg, argc, argv, err, sizeof(err));
-  if (rc == 0 && listen_addr(cfg.listen, &ss) != 0) {
+  if (rc == 0 && mqg_options_parse_addr(cfg.listen, &ss) != 0) {
     snprintf(err, sizeof(err), "listen address \"%.200s\" is not HOST:PORT", cfg.listen);
     rc = -1;
   }

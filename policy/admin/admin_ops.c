@@ -116,12 +116,14 @@ static mqg_registry *thread_registry(adm_job *j) {
     return thread_reg;
   mqg_registry *r = mqg_registry_new(j->cfg->redis_prefix);
   if (r == NULL) {
-    adm_fail(j, "redis", "out of memory");
+    adm_fail(j, "internal", "out of memory");
     return NULL;
   }
   if (mqg_registry_connect(r, j->cfg->redis, j->cfg->redis_password_file,
                            (int)j->cfg->redis_timeout) != MQG_REG_OK) {
-    adm_reg_fail(j, r);
+    /* Never the request's fault, whatever the class: the URL and the
+     * password file were good at start (a file since removed, say). */
+    adm_fail(j, "redis", "%s", mqg_registry_error(r));
     mqg_registry_free(r);
     return NULL;
   }
@@ -296,9 +298,10 @@ static int tls_rank(const char *v) {
 }
 
 /* PATCH: any of the four keys; each is one registry change (atomic and
- * audited by itself). Values are checked first, so a bad one changes
- * nothing; a TLS window given whole is applied in the order that keeps it
- * valid in between. */
+ * audited by itself). Values are checked first, and so is the TLS window
+ * they make with the stored bounds, so a bad one changes nothing; a TLS
+ * window given whole is applied in the order that keeps it valid in
+ * between. */
 void adm_op_settings_patch(adm_job *j, mqg_registry *r) {
   json_t *body = adm_body_json(j);
   if (body == NULL)
@@ -336,6 +339,15 @@ void adm_op_settings_patch(adm_job *j, mqg_registry *r) {
     adm_reg_fail(j, r);
     goto out;
   }
+  /* The library refuses an inverted window too, but only at the TLS
+   * write, after the keys before it were written. A stored bound that is
+   * not a version counts as its default, as in the library. */
+  const char *lo = val[1] ? val[1] : tls_rank(cur.tls_min) >= 0 ? cur.tls_min : "1.0";
+  const char *hi = val[2] ? val[2] : tls_rank(cur.tls_max) >= 0 ? cur.tls_max : "1.3";
+  if (tls_rank(lo) > tls_rank(hi)) {
+    adm_fail(j, "rule", "the TLS window needs tls_min <= tls_max (would be %s..%s)", lo, hi);
+    goto out;
+  }
   int order[4] = {0, 3, 1, 2}; /* tls_min before tls_max ... */
   if (val[1] && val[2] && tls_rank(val[1]) > tls_rank(cur.tls_max)) {
     order[2] = 2; /* ... unless the new min is above the old max */
@@ -359,15 +371,16 @@ out:
  * absent); -1 after adm_fail. */
 int adm_query_size(adm_job *j, const char *name, size_t def, size_t max, size_t *out) {
   char v[24];
+  uint64_t n;
   int got = mqg_http_query_get(j->query, name, v, sizeof(v));
   *out = def;
   if (got == 0)
     return 0;
-  if (got < 0 || v[0] == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 9 ||
-      (*out = strtoul(v, NULL, 10)) < 1 || *out > max) {
+  if (got < 0 || mqg_options_parse_uint(v, max, &n) != 0 || n < 1) {
     adm_fail(j, "input", "%s must be a number from 1 to %zu", name, max);
     return -1;
   }
+  *out = (size_t)n;
   return 0;
 }
 
@@ -443,7 +456,7 @@ void adm_op_token_create(adm_job *j, mqg_registry *r) {
   if (name == NULL || role == NULL) {
     adm_fail(j, "input", "\"name\" and \"role\" (read, operator, admin) are required");
   } else if (mqg_token_generate(token) < 0) {
-    adm_fail(j, "redis", "no random bytes");
+    adm_fail(j, "internal", "no random bytes");
   } else {
     mqg_token_hash(token, hash);
     if (mqg_registry_token_create(r, name, role, hash) != MQG_REG_OK)

@@ -214,6 +214,15 @@ try:
           "cursor pagination with limit=1: every certificate once, in %d pages" % pages)
     s, d, _ = api(admin, "GET", "/certificates?limit=101", t_read)
     check(s == 400 and d["error"] == "input", "limit 101: 400 (at most 100)")
+    bad = [q for q in ("limit=0", "limit=", "limit=%2B5", "limit=5x", "limit=%205",
+                       "limit=99999999999999999999999", "expiring_within_days=1000000",
+                       "expiring_within_days=-1", "expiring_within_days=1.5")
+           if api(admin, "GET", "/certificates?" + q, t_read)[1].get("message") not in
+           ("limit must be a number from 1 to 100",
+            "expiring_within_days must be a number of days (0..999999)")]
+    check(not bad, "numbers in the query: digits only, in range, the same texts (%s)" % bad)
+    s, d, _ = api(admin, "GET", "/certificates?limit=100&expiring_within_days=0", t_read)
+    check(s == 200, "limit=100, expiring_within_days=0: the bounds are accepted")
     s, d, _ = api(admin, "GET", "/certificates?cursor=bogus", t_read)
     check(s == 400 and d["error"] == "input", "a cursor the API did not give: 400")
     s, d, _ = api(admin, "GET", "/certificates?status=sleeping", t_read)
@@ -269,6 +278,14 @@ try:
           "the window moved below its old minimum in one PATCH (order chosen)")
     s, d, _ = api(admin, "PATCH", "/settings", t_admin, {"tls_min": "1.3"})
     check(s == 409 and d["error"] == "rule", "tls_min above tls_max: 409 rule")
+    _, before, _ = api(admin, "GET", "/settings", t_read)
+    for body in ({"registration": "auto", "tls_min": "1.3", "tls_max": "1.2"},
+                 {"client_id_mode": "strict", "tls_min": "1.3"}):
+        s, d, _ = api(admin, "PATCH", "/settings", t_admin, body)
+        _, after, _ = api(admin, "GET", "/settings", t_read)
+        check(s == 409 and d["error"] == "rule" and after == before,
+              "an inverted TLS window with other keys (%s): 409 rule, nothing written (%s)"
+              % (sorted(body), after))
     s, d, _ = api(admin, "PATCH", "/settings", t_admin,
                   {"registration": "auto", "client_id_mode": "strict"})
     check(s == 200 and d["registration"] == "auto" and d["client_id_mode"] == "strict",
@@ -289,6 +306,17 @@ try:
           ["ci-job", "pipeline", "root", "viewer"] and
           all(set(t) == {"name", "role", "created_at", "created_by"} for t in d["tokens"]),
           "token list without the tokens")
+    # an error reply in the middle of the token list's pipeline: that call
+    # fails, and no later call on that connection reads a reply left queued
+    redis.cli("HSET", PREFIX + ":tokens", "broken", "f" * 64)
+    redis.cli("SET", PREFIX + ":token:" + "f" * 64, "not a hash")
+    s, d, _ = api(admin, "GET", "/tokens", t_admin)
+    check(s == 503 and d["error"] == "redis" and "WRONGTYPE" in d["message"],
+          "a token record of the wrong type: 503 redis (%s)" % d)
+    got = [api(admin, "GET", "/whoami", t_admin)[1].get("name") for _ in range(8)]
+    check(got == ["root"] * 8, "the calls after it get their own replies (%s)" % got)
+    redis.cli("HDEL", PREFIX + ":tokens", "broken")
+    redis.cli("DEL", PREFIX + ":token:" + "f" * 64)
     s, d, _ = api(admin, "DELETE", "/tokens/ci-job", t_admin)
     check(s == 200 and d["status"] == "revoked", "revoke a token through the API")
     s, d, _ = api(admin, "GET", "/whoami", t_ci)
@@ -300,6 +328,12 @@ try:
     check(r.returncode == 0 and s == 401, "mqgatectl token revoke: the API refuses it at once")
 
     # --- audit -----------------------------------------------------------------------
+    for bad in ("0", "1001", "x", "+5", ""):
+        r = ctl(url, "audit", "--limit", bad, prefix=PREFIX)
+        check(r.returncode == 2 and "--limit needs a number from 1 to 1000" in r.stderr,
+              "mqgatectl audit --limit %r: usage, exit 2 (%s)" % (bad, r.stderr.strip()))
+    r = ctl(url, "--json", "audit", "--limit", "1000", prefix=PREFIX)
+    check(r.returncode == 0, "mqgatectl audit --limit 1000")
     s, d, _ = api(admin, "GET", "/audit?limit=100", t_oper)
     entries = d["entries"]
     host_actor = "mqgatectl@" + os.uname().nodename
@@ -417,10 +451,28 @@ try:
     check(api(a3, "GET", "/whoami", t_admin)[0] == 200, "options from the INI file")
     r = subprocess.run([MQGATE_ADMIN, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "MQGATE_ADMIN_RATE_LIMIT" in r.stdout, "--help lists the options")
+    r = subprocess.run([MQGATE_ADMIN, "--version"], capture_output=True, text=True, timeout=10)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and len(lines) == 2 and lines[0].startswith("mqgate-admin ") and
+          "build" in lines[1] and 'version "' in lines[1],
+          "--version names the BoringSSL and its build, as mqgate's (%s)" % r.stdout.strip())
     for arg, named in (("-xy", "unknown option: -x "), ("--listen", "option: --listen "),
                        ("--help=3", "unknown option: --help=3 ")):
         r = subprocess.run([MQGATE_ADMIN, arg], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and named in r.stderr, "a bad flag %s is named (exit 2)" % arg)
+
+    # --- a password file gone after start: 503 redis (the server's fault) ----------------------
+    redis.cli("ACL", "SETUSER", "pw60", "on", ">pw60-secret", "~*", "&*", "+@all")
+    pwfile = wd.file("redis-password-60")
+    with open(pwfile, "w") as f:
+        f.write("pw60-secret\n")
+    a4 = Admin(wd, "redis://pw60:@127.0.0.1:%d/0" % redis.port, PREFIX,
+               args=["--redis-password-file", pwfile], plain=True)
+    os.remove(pwfile)  # the threads connect on first use
+    s, d, _ = api(a4, "GET", "/whoami", t_read)
+    check(s == 503 and d["error"] == "redis" and "password" in d["message"],
+          "the Redis password file removed after start: 503 redis, not 400 (%s %s)" % (s, d))
+    check(a4.stop() == 0, "that mqgate-admin stops cleanly")
 
     # --- Redis down: 503 -------------------------------------------------------------------------
     redis.stop()

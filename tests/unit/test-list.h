@@ -62,12 +62,15 @@
   X(config, config_lists)                                                   \
   X(config, config_error_names)                                             \
   X(config, config_registry_address)                                        \
+  /* proxy/metrics.c */                                                     \
+  X(metrics, metrics_text_whole)                                            \
   /* policy/options.c */                                                     \
   X(options, options_kinds)                                                 \
   X(options, options_precedence)                                            \
   X(options, options_lists)                                                 \
   X(options, options_command_line)                                          \
   X(options, options_help)                                                  \
+  X(options, options_parse_addr)                                            \
   /* policy/certinfo.c, policy/mtls_verify.c, policy/crl.c, proxy/certgen.c */ \
   /* CERT_TESTS_BEGIN */                                                    \
   X(certinfo, certinfo_fields)                                              \
@@ -103,6 +106,8 @@
   X(httpd, httpd_status_text)                                               \
   X(httpd, httpd_query_get)                                                 \
   X(httpd, httpd_request_split)                                             \
+  X(httpd, httpd_pipelined_partial)                                         \
+  X(httpd, httpd_busy_headers)                                              \
   /* CERT_TESTS_END */                                                      \
   /* policy/bsslinfo.c */                                                   \
   X(bsslinfo, bsslinfo_marker)                                              \

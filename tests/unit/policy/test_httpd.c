@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -138,6 +140,154 @@ TEST_IMPL(httpd_request_split) {
   uv_thread_join(&th);
   ASSERT_EQ(s.answered, (int)sizeof(request) - 2);
   ASSERT_EQ(s.good, s.answered);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return 0;
+}
+
+/* --- a keep-alive request that arrives with half the next one ------------- */
+
+/* The first request and the start of the second in one write, the rest of
+ * the second a moment later: both answered at once, not after the request
+ * timeout (the server must read again after it set the held-back half
+ * aside). */
+static const char pipelined[] = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                                "GET /2 HTTP/1.1\r\nHo";
+static const char pipelined_rest[] = "st: h\r\n\r\n";
+
+static void on_req_pipelined(mqg_http_req *req, void *arg) {
+  struct split_state *s = arg;
+  s->answered++;
+  s->good += strcmp(mqg_http_path(req), s->answered == 1 ? "/1" : "/2") == 0;
+  mqg_http_respond(req, 200, "text/plain", "ok", 2);
+}
+
+static void client_pipelined(void *arg) {
+  struct split_state *s = arg;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  /* well under the server's request timeout (5 s): a stall fails the read */
+  struct timeval tv = {2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ASSERT_EQ(write(fd, pipelined, sizeof(pipelined) - 1), (ssize_t)sizeof(pipelined) - 1);
+  usleep(100 * 1000);
+  ASSERT_EQ(write(fd, pipelined_rest, sizeof(pipelined_rest) - 1),
+            (ssize_t)sizeof(pipelined_rest) - 1);
+  char resp[1024] = "";
+  size_t got = 0;
+  for (;;) {
+    const char *second = strstr(resp, "\r\n\r\nok");
+    if (second != NULL && strstr(second + 6, "\r\n\r\nok") != NULL)
+      break;
+    ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+    ASSERT(r > 0); /* not EAGAIN: the second answer came in time */
+    got += (size_t)r;
+    resp[got] = '\0';
+  }
+  ASSERT(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  ASSERT(strstr(resp + 17, "HTTP/1.1 200 OK\r\n") != NULL);
+  close(fd);
+}
+
+static void on_close_timer_pipelined(uv_timer_t *t) {
+  struct split_state *s = t->data;
+  if (s->answered < 2)
+    return;
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, NULL);
+  mqg_httpd_close(s->h);
+}
+
+TEST_IMPL(httpd_pipelined_partial) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  struct split_state s = {0};
+  mqg_httpd_config cfg = {.request_timeout_ms = 5000, .handler = on_req_pipelined, .arg = &s};
+  s.h = mqg_httpd_new(&loop, &cfg);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
+  s.port = mqg_httpd_port(s.h);
+  ASSERT(s.port > 0);
+  uv_thread_t th;
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  t.data = &s;
+  uv_timer_start(&t, on_close_timer_pipelined, 10, 10);
+  ASSERT_EQ(uv_thread_create(&th, client_pipelined, &s), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
+  ASSERT_EQ(s.answered, 2);
+  ASSERT_EQ(s.good, 2);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return 0;
+}
+
+/* --- over the connection cap: a 503 with the common headers --------------- */
+
+static int connect_to(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+static _Atomic int busy_done;
+
+static void client_busy(void *arg) {
+  struct split_state *s = arg;
+  int first = connect_to(s->port);
+  usleep(100 * 1000); /* accepted: it holds the one place */
+  int second = connect_to(s->port);
+  char resp[1024] = "";
+  size_t got = 0;
+  ssize_t r;
+  while ((r = read(second, resp + got, sizeof(resp) - 1 - got)) > 0)
+    got += (size_t)r;
+  resp[got] = '\0';
+  ASSERT(strncmp(resp, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
+  ASSERT(strstr(resp, "\r\nX-Common: yes\r\n") != NULL);
+  ASSERT(strstr(resp, "\r\nConnection: close\r\n") != NULL);
+  ASSERT(strstr(resp, "\r\n\r\n{\"error\":\"busy\",\"message\":\"too many connections\"}") !=
+         NULL);
+  close(second);
+  close(first);
+  atomic_store(&busy_done, 1);
+}
+
+static void on_close_timer_busy(uv_timer_t *t) {
+  struct split_state *s = t->data;
+  if (!atomic_load(&busy_done))
+    return;
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, NULL);
+  mqg_httpd_close(s->h);
+}
+
+TEST_IMPL(httpd_busy_headers) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  struct split_state s = {0};
+  mqg_httpd_config cfg = {.max_connections = 1, .common_headers = "X-Common: yes\r\n",
+                          .handler = on_req, .arg = &s};
+  s.h = mqg_httpd_new(&loop, &cfg);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
+  s.port = mqg_httpd_port(s.h);
+  ASSERT(s.port > 0);
+  uv_thread_t th;
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  t.data = &s;
+  uv_timer_start(&t, on_close_timer_busy, 10, 10);
+  ASSERT_EQ(uv_thread_create(&th, client_busy, &s), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
   ASSERT_EQ(uv_loop_close(&loop), 0);
   return 0;
 }

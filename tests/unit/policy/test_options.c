@@ -4,8 +4,11 @@
  * integration tests 06, 53 and 60). */
 #include "task.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -90,7 +93,7 @@ static void clear_env(void) {
 
 /* A flag's value |v| for |flag| is accepted; the field is then checked by
  * the caller. */
-static void accept(t_cfg *c, const char *flag, const char *v) {
+static void accept_value(t_cfg *c, const char *flag, const char *v) {
   char arg[1024];
   snprintf(arg, sizeof(arg), "--%s=%s", flag, v);
   mqg_options_cleanup(&t_table, c);
@@ -138,17 +141,17 @@ TEST_IMPL(options_kinds) {
   ASSERT_EQ(c.checked, 0);
 
   /* STR: anything, also empty. */
-  accept(&c, "name", "");
+  accept_value(&c, "name", "");
   ASSERT_STR_EQ(c.name, "");
-  accept(&c, "name", " a b,c ");
+  accept_value(&c, "name", " a b,c ");
   ASSERT_STR_EQ(c.name, " a b,c ");
 
   /* UINT: digits only, at most 1000000. */
-  accept(&c, "count", "0");
+  accept_value(&c, "count", "0");
   ASSERT_EQ(c.count, 0);
-  accept(&c, "count", "1000000");
+  accept_value(&c, "count", "1000000");
   ASSERT_EQ(c.count, 1000000);
-  accept(&c, "count", "0064");
+  accept_value(&c, "count", "0064");
   ASSERT_EQ(c.count, 64);
   static const char *const bad_uint[] = {"1000001", "-1", "+1", " 1", "1 ", "1x", "", "0x10",
                                          "99999999999999999999999"};
@@ -163,7 +166,7 @@ TEST_IMPL(options_kinds) {
                    {"2m", 120000}, {"1h", 3600000}, {"0ms", 0},      {"007s", 7000},
                    {"2562047788015h", 2562047788015ULL * 3600000}};
   for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
-    accept(&c, "wait", durations[i].v);
+    accept_value(&c, "wait", durations[i].v);
     ASSERT_EQ(c.wait, durations[i].ms);
   }
   static const char *const bad_ms[] = {"2x",   "1d",  "",    "ms",  "1.5s",
@@ -179,7 +182,7 @@ TEST_IMPL(options_kinds) {
   } sizes[] = {{"65536", 65536}, {"64k", 65536}, {"64K", 65536}, {"1m", 1048576},
                {"1M", 1048576},  {"0", 0}};
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-    accept(&c, "room", sizes[i].v);
+    accept_value(&c, "room", sizes[i].v);
     ASSERT_EQ(c.room, sizes[i].n);
   }
   static const char *const bad_size[] = {"1g", "1kb", "k", "", "1 k", "-1",
@@ -193,7 +196,7 @@ TEST_IMPL(options_kinds) {
     int b;
   } bools[] = {{"yes", 1}, {"true", 1}, {"1", 1}, {"no", 0}, {"false", 0}, {"0", 0}};
   for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
-    accept(&c, "loud", bools[i].v);
+    accept_value(&c, "loud", bools[i].v);
     ASSERT_EQ(c.loud, bools[i].b);
   }
   refuse("loud", "maybe");
@@ -216,7 +219,7 @@ TEST_IMPL(options_kinds) {
                   {"1.2", TLS1_2_VERSION},
                   {"1.3", TLS1_3_VERSION}};
   for (size_t i = 0; i < 4; i++) {
-    accept(&c, "tls-min", versions[i].v);
+    accept_value(&c, "tls-min", versions[i].v);
     ASSERT_EQ(c.tls_min, versions[i].version);
     ASSERT_STR_EQ(mqg_options_tls_name(versions[i].version), versions[i].v);
   }
@@ -364,7 +367,7 @@ TEST_IMPL(options_lists) {
   char many[512] = "";
   for (int i = 0; i < MQG_OPT_LIST_MAX; i++)
     snprintf(many + strlen(many), sizeof(many) - strlen(many), "%si%d", i ? "," : "", i);
-  accept(&c, "item", many);
+  accept_value(&c, "item", many);
   ASSERT_EQ(c.item.n, MQG_OPT_LIST_MAX);
   ASSERT_STR_EQ(c.item.v[MQG_OPT_LIST_MAX - 1], "i63");
   mqg_options_cleanup(&t_table, &c);
@@ -484,5 +487,39 @@ TEST_IMPL(options_help) {
                 "  --check                      check, then go on\n"
                 "  --help                       this text\n");
   free(text);
+  return 0;
+}
+
+/* HOST:PORT, the one parser of mqgate's and mqgate-admin's addresses. */
+TEST_IMPL(options_parse_addr) {
+  struct sockaddr_storage ss;
+  const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+  const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+  ASSERT_EQ(mqg_options_parse_addr("127.0.0.1:8883", &ss), 0);
+  ASSERT_EQ(ss.ss_family, AF_INET);
+  ASSERT_EQ(ntohs(v4->sin_port), 8883);
+  ASSERT_EQ(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+  ASSERT_EQ(mqg_options_parse_addr("localhost:0", &ss), 0);
+  ASSERT_EQ(ss.ss_family, AF_INET);
+  ASSERT_EQ(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+  ASSERT_EQ(mqg_options_parse_addr("0.0.0.0:65535", &ss), 0);
+  ASSERT_EQ(ntohs(v4->sin_port), 65535);
+  ASSERT_EQ(mqg_options_parse_addr("[::1]:8443", &ss), 0);
+  ASSERT_EQ(ss.ss_family, AF_INET6);
+  ASSERT_EQ(ntohs(v6->sin6_port), 8443);
+  ASSERT(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
+  ASSERT_EQ(mqg_options_parse_addr("::1:80", &ss), 0); /* the last colon */
+  ASSERT_EQ(ss.ss_family, AF_INET6);
+  ASSERT_EQ(ntohs(v6->sin6_port), 80);
+  static const char *const bad[] = {
+      "",        "127.0.0.1",    "127.0.0.1:",   "127.0.0.1:65536", "127.0.0.1:+1",
+      "127.0.0.1:1x", "127.0.0.1: 1", ":80",    "[::1]80",         "[::1]",
+      "[::1:80", "example.com:80", "256.0.0.1:80",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (mqg_options_parse_addr(bad[i], &ss) != -EINVAL) {
+      fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
+      ASSERT(0);
+    }
   return 0;
 }
