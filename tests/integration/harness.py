@@ -365,6 +365,39 @@ class Client:
                 return None
             self.buf += d
 
+    def closed_within(self, timeout):
+        """Waits up to |timeout| s for the server to end the connection (EOF,
+        a TLS alert or close, a reset): the seconds it took, or None if it was
+        still open when |timeout| ran out. (recv_packet cannot tell: a
+        timeout is None there too.) What arrives meanwhile is kept in buf;
+        once it saw the end, it answers 0 at once."""
+        if getattr(self, "ended", False):
+            return 0.0
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        before = self.sock.gettimeout()
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.sock.settimeout(left)
+                try:
+                    d = self.sock.recv(65536)
+                except socket.timeout:
+                    return None
+                except (ssl.SSLError, OSError):
+                    d = b""
+                if not d:
+                    self.ended = True
+                    return time.monotonic() - t0
+                self.buf += d
+        finally:
+            try:
+                self.sock.settimeout(before)
+            except OSError:
+                pass
+
     def close(self):
         try:
             self.sock.close()
