@@ -329,6 +329,37 @@ def client_context(cert=None, key=None, ca=None, version=None):
     return ctx
 
 
+def closed_within(sock, timeout, keep=None):
+    """Waits up to |timeout| s for the peer to end the connection on |sock|
+    (plain or TLS: EOF, a TLS alert or close, a reset): the seconds it took,
+    or None if it was still open when |timeout| ran out. What arrives
+    meanwhile goes to keep(data) if given, else is dropped."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    before = sock.gettimeout()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            try:
+                d = sock.recv(65536)
+            except socket.timeout:
+                return None
+            except (ssl.SSLError, OSError):
+                d = b""
+            if not d:
+                return time.monotonic() - t0
+            if keep is not None:
+                keep(d)
+    finally:
+        try:
+            sock.settimeout(before)
+        except OSError:
+            pass
+
+
 class Client:
     """A blocking MQTT-over-TLS client that sends raw packets."""
 
@@ -336,6 +367,7 @@ class Client:
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
+        self.ended = False  # closed_within saw the server end it
 
     def send(self, data):
         self.sock.sendall(data)
@@ -366,37 +398,17 @@ class Client:
             self.buf += d
 
     def closed_within(self, timeout):
-        """Waits up to |timeout| s for the server to end the connection (EOF,
-        a TLS alert or close, a reset): the seconds it took, or None if it was
-        still open when |timeout| ran out. (recv_packet cannot tell: a
-        timeout is None there too.) What arrives meanwhile is kept in buf;
-        once it saw the end, it answers 0 at once."""
-        if getattr(self, "ended", False):
+        """closed_within on this connection (what arrives meanwhile is kept
+        in buf); once it saw the end, it answers 0 at once. (recv_packet
+        cannot tell a close: a timeout is None there too.)"""
+        if self.ended:
             return 0.0
-        t0 = time.monotonic()
-        deadline = t0 + timeout
-        before = self.sock.gettimeout()
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.sock.settimeout(left)
-                try:
-                    d = self.sock.recv(65536)
-                except socket.timeout:
-                    return None
-                except (ssl.SSLError, OSError):
-                    d = b""
-                if not d:
-                    self.ended = True
-                    return time.monotonic() - t0
-                self.buf += d
-        finally:
-            try:
-                self.sock.settimeout(before)
-            except OSError:
-                pass
+        took = closed_within(self.sock, timeout, self._keep)
+        self.ended = took is not None
+        return took
+
+    def _keep(self, data):
+        self.buf += data
 
     def close(self):
         try:
