@@ -14,8 +14,7 @@ P = "t23"
 wd = Workdir()
 try:
     pki = Pki(wd)
-    redis = Redis(wd, extra=["--requirepass", "root-secret"])
-    redis.password = "root-secret"
+    redis = Redis(wd, extra=["--requirepass", "root-secret"], password="root-secret")
     check(redis.cli("ACL", "SETUSER", "fleet", "on", ">fleet-secret", "~t23:*", "&t23:*",
                     "+@all") == "OK", "ACL user 'fleet' limited to the t23 prefix")
     broker = Mosquitto(wd)

@@ -165,13 +165,13 @@ class Mosquitto:
 class Redis:
     """A real redis-server on a free loopback port, no persistence."""
 
-    def __init__(self, wd, port=None, persist=False, extra=()):
+    def __init__(self, wd, port=None, persist=False, extra=(), password=None):
         self.wd = wd
         self.port = port or free_port()
         self.log = wd.file("redis-%d.log" % self.port)
         self.persist = persist  # an append-only file, to survive restarts
         self.extra = list(extra)  # more redis-server options
-        self.auth = []  # redis-cli options to authenticate with
+        self.password = password  # what cli() authenticates with (requirepass)
         self.start()
 
     @property
@@ -195,11 +195,10 @@ class Redis:
 
     def cli(self, *args):
         """Runs redis-cli against this server; returns its stdout, stripped."""
-        r = subprocess.run(["redis-cli", "-p", str(self.port)] + self.auth +
-                           [str(a) for a in args],
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
                            capture_output=True, text=True, timeout=10,
                            env=dict(os.environ, REDISCLI_AUTH=self.password)
-                           if getattr(self, "password", None) else None)
+                           if self.password else None)
         return r.stdout.strip()
 
 
@@ -638,7 +637,6 @@ class Admin:
     plain HTTP with plain=True."""
 
     def __init__(self, wd, redis_url, prefix="mqgate", args=(), plain=False, env=None):
-        import json  # noqa: F401 (used by call)
         self.wd = wd
         self.port = free_port()
         self.plain = plain
