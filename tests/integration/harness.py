@@ -69,6 +69,29 @@ def wait_for(fn, timeout=10.0, step=0.05):
     return fn()
 
 
+def align():
+    """Sleeps to just after the start of the next second: a burst then
+    fits in one second of the (same machine's) Redis clock."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def in_one_second(block, prepare=None, fits=None, tries=3):
+    """Runs block(x) from just after the start of a second (align), x being
+    prepare(attempt)'s result, made before the wait (the attempt number
+    without prepare); again, up to |tries| times in all, while the run did
+    not fit in one second: fits(result) if given (say, Redis's own per-second
+    counters), else the wall clock's second unchanged when block returned.
+    Returns block's last result (the caller's checks judge it)."""
+    for attempt in range(tries):
+        x = prepare(attempt) if prepare else attempt
+        align()
+        second = int(time.time())
+        out = block(x)
+        if fits(out) if fits else int(time.time()) == second:
+            break
+    return out
+
+
 class Workdir:
     """A temp dir readable by Mosquitto even after it drops root."""
 
