@@ -5,26 +5,17 @@ deactivation cutting live sessions on two proxies, the TLS window changed
 from the CLI, associated clients, Redis outages (stale cache bounded,
 unknown devices refused, cache dropped on reconnect, a missed invalidation
 caught after the reconnect)."""
-import hashlib
 import json
 import os
 import ssl
 import subprocess
 import time
 
-from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
+from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, cert_fp, check,
                      client_context, connect_packet, finish, free_port, handshake_error,
                      http_get, scrape, subscribe_packet, wait_for)
 
 PREFIX = "fleet1"
-
-
-def fingerprint(path):
-    with open(path) as f:
-        pem = f.read()
-    start = pem.index("-----BEGIN CERTIFICATE-----")
-    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[start:end])).hexdigest()
 
 
 wd = Workdir()
@@ -40,10 +31,10 @@ try:
 
     r = ctl("ca", "register", pki.ca_cert)
     check(r.returncode == 0, "CA registered (%s)" % (r.stderr.strip() or "ok"))
-    ca_id = fingerprint(pki.ca_cert)
+    ca_id = cert_fp(pki.ca_cert)
     devs = {n: pki.device(n) for n in ("device-0001", "device-0002", "device-0003",
                                        "device-0004", "device-0005")}
-    fp = {n: fingerprint(c) for n, (c, k) in devs.items()}
+    fp = {n: cert_fp(c) for n, (c, k) in devs.items()}
     ctx = {n: client_context(c, k, pki.ca_cert) for n, (c, k) in devs.items()}
 
     args = ["--auth", "registry", "--redis", redis.url, "--redis-prefix", PREFIX,

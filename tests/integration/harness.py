@@ -5,6 +5,7 @@ loopback ports in a temporary directory and stops them at the end. Clients are
 real: mosquitto_pub/mosquitto_sub, openssl s_client, and a small MQTT client
 over Python's ssl module (OpenSSL) for byte-exact checks.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -725,6 +726,16 @@ def admin_token(redis_url, name, role, prefix="mqgate"):
     if r.returncode != 0:
         raise RuntimeError("token create failed: " + r.stderr)
     return r.stdout.strip()
+
+
+def cert_fp(path):
+    """The SHA-256 fingerprint (hex) of the first certificate in a PEM
+    file: the registry's id of a certificate or CA."""
+    with open(path) as f:
+        pem = f.read()
+    start = pem.index("-----BEGIN CERTIFICATE-----")
+    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[start:end])).hexdigest()
 
 
 def pem_of(path):
