@@ -153,8 +153,7 @@ try:
     live.send(connect_packet(4, "live-dev"))
     live.recv_packet()
     broker.stop()
-    live.sock.settimeout(10)
-    check(live.recv_packet() is None, "broker stopped: the live device session is closed")
+    check(live.closed_within(10) is not None, "broker stopped: the live device session is closed")
     live.close()
 
     # Backend unreachable: CONNACK "server unavailable", then close.
@@ -164,7 +163,7 @@ try:
         pkt = c.recv_packet()
         check(pkt is not None and pkt[0] == 0x20 and pkt[1][1] == code,
               "broker down, MQTT level %d: CONNACK code 0x%02x" % (level, code))
-        check(c.recv_packet() is None, "broker down, MQTT level %d: then closed" % level)
+        check(c.closed_within(10) is not None, "broker down, MQTT level %d: then closed" % level)
         c.close()
     check("reason=backend_unavailable" in gate.text(), "backend_unavailable logged")
 

@@ -7,17 +7,12 @@ import os
 import subprocess
 import time
 
-from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish, run)
+from harness import (CERTGEN, MQGATECTL, Pki, Redis, Resp, Workdir, check, ctl, finish,
+                     in_one_second, run)
 from harness_registry import Layout
 
 RATE = 15
 wd = Workdir()
-
-
-def align():
-    """Sleeps to just after the start of the next second: a burst then
-    fits in one second of the (same machine's) Redis clock."""
-    time.sleep(1.0 - time.time() % 1.0 + 0.01)
 
 
 def fake_cert(i):
@@ -56,18 +51,24 @@ try:
     files = sorted(os.path.join(pool, f) for f in os.listdir(pool) if f.endswith(".crt"))
 
     # --- 20 registrations by one mqgatectl in one second -------------------
-    def burst_one_cli(prefix, batch):
-        r = c(prefix, "--json", "ca", "register", pki.ca_cert)
-        ca_id = json.loads(r.stdout)["id"]
-        align()
-        r = c(prefix, "--json", "cert", "register", "--ca", ca_id, *batch)
-        return r, json.loads(r.stdout), ca_id
+    # (Each attempt its own prefix and CA; again while the burst spanned
+    # two of Redis's seconds.)
+    def new_prefix(name):
+        def prepare(attempt):
+            prefix = "%s%d" % (name, attempt)
+            r = c(prefix, "--json", "ca", "register", pki.ca_cert)
+            return prefix, json.loads(r.stdout)["id"]
+        return prepare
 
-    for attempt in range(3):
-        prefix = "r%d" % attempt
-        r, doc, ca_id = burst_one_cli(prefix, files[:20])
-        if len(rate_counters(prefix)) == 1:
-            break  # the burst stayed within one second
+    def one_counter(out):
+        return len(rate_counters(out[0])) == 1
+
+    def burst_one_cli(x):
+        prefix, ca_id = x
+        r = c(prefix, "--json", "cert", "register", "--ca", ca_id, *files[:20])
+        return prefix, r, json.loads(r.stdout), ca_id
+
+    prefix, r, doc, ca_id = in_one_second(burst_one_cli, new_prefix("r"), one_counter)
     ok = [x for x in doc["results"] if x["ok"]]
     refused = [x for x in doc["results"] if not x["ok"]]
     check(len(ok) == RATE and len(refused) == 5,
@@ -90,11 +91,8 @@ try:
     check(r.returncode == 0, "the next second registers again")
 
     # --- 20 concurrent mqgatectl processes in one second -----------------
-    for attempt in range(3):
-        prefix = "p%d" % attempt
-        r = c(prefix, "--json", "ca", "register", pki.ca_cert)
-        ca_id = json.loads(r.stdout)["id"]
-        align()
+    def burst_concurrent(x):
+        prefix, ca_id = x
         procs = [subprocess.Popen([MQGATECTL, "--redis", redis.url, "--redis-prefix",
                                    prefix, "cert", "register", "--ca", ca_id, f],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -103,8 +101,9 @@ try:
         for p in procs:
             p.stdout.close()
             p.stderr.close()
-        if len(rate_counters(prefix)) == 1:
-            break
+        return prefix, codes
+
+    prefix, codes = in_one_second(burst_concurrent, new_prefix("p"), one_counter)
     check(sorted(codes) == [0] * RATE + [1] * 5,
           "20 concurrent clients in one second: 15 exit 0, 5 exit 1 (%s)" % codes)
     check(len([k for k in keys(prefix) if ":cert:" in k]) == RATE and
@@ -114,10 +113,8 @@ try:
     # --- automatic registration shares the limit --------------------------
     # Pipelined FCALLs: 8 manual registrations and 12 automatic ones (what
     # a proxy calls once a handshake completed), all in one second.
-    for attempt in range(3):
-        prefix = "a%d" % attempt
-        r = c(prefix, "--json", "ca", "register", pki.ca_cert)
-        ca_id = json.loads(r.stdout)["id"]
+    def prepare_mixed(attempt):
+        prefix, ca_id = new_prefix("a")(attempt)
         c(prefix, "settings", "set", "registration", "auto")
         cmds, fps = [], []
         for i in range(20):
@@ -129,10 +126,13 @@ try:
             else:
                 cmds.append(("FCALL", "mqgate_auto_register", 0, prefix, fp, ca_id, serial,
                              cn, ou, 1700000000, 1900000000, "auto"))
-        align()
-        replies = conn.pipeline(cmds)
-        if len(rate_counters(prefix)) == 1:
-            break
+        return prefix, ca_id, cmds, fps
+
+    def burst_mixed(x):
+        prefix, ca_id, cmds, fps = x
+        return prefix, ca_id, fps, conn.pipeline(cmds)
+
+    prefix, ca_id, fps, replies = in_one_second(burst_mixed, prepare_mixed, one_counter)
     manual = [x for i, x in enumerate(replies) if i % 5 < 2]
     auto = [x for i, x in enumerate(replies) if i % 5 >= 2]
     n_ok = sum(1 for x in manual if x == "active") + \

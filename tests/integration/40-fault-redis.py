@@ -3,7 +3,6 @@ continuously through mqgate in registry mode. At no moment may a revoked,
 inactive or unknown certificate get in; cached active ones keep working
 within --redis-stale and are refused after it; the cache is dropped on
 reconnect; everything recovers without restarting mqgate."""
-import hashlib
 import os
 import random
 import signal
@@ -12,17 +11,10 @@ import subprocess
 import threading
 import time
 
-from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
+from harness import (MQGATECTL, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, cert_fp, check,
                      client_context, connect_packet, finish, free_port, scrape, wait_for)
 
 PREFIX = "faults"
-
-
-def fp_of(path):
-    pem = open(path).read()
-    a = pem.index("-----BEGIN CERTIFICATE-----")
-    b = pem.index("-----END CERTIFICATE-----") + 25
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[a:b])).hexdigest()
 
 
 wd = Workdir()
@@ -37,7 +29,7 @@ try:
                               timeout=20)
 
     ctl("ca", "register", pki.ca_cert)
-    ca_id = fp_of(pki.ca_cert)
+    ca_id = cert_fp(pki.ca_cert)
     groups = {"active": 12, "revoked": 4, "inactive": 4, "unknown": 4}
     devs = {}
     for g, n in groups.items():
@@ -49,9 +41,9 @@ try:
         assert r.returncode == 0, r.stderr
         time.sleep(1.05)
     for c, k in devs["revoked"]:
-        ctl("cert", "revoke", fp_of(c))
+        ctl("cert", "revoke", cert_fp(c))
     for c, k in devs["inactive"]:
-        ctl("cert", "deactivate", fp_of(c))
+        ctl("cert", "deactivate", cert_fp(c))
 
     mport = free_port()
     gate = Mqgate(wd, pki, broker.port, ["--auth", "registry", "--redis", redis.url,

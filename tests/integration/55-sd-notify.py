@@ -112,9 +112,14 @@ try:
           (time.monotonic() - t0))
     check("registry: connected" in text(log) and "serving: every worker is ready" in text(log),
           "registry: the log shows both workers' links, then readiness")
+    # A reconnect later on is not a second READY=1: wait until both workers
+    # logged theirs (quiet_for alone could end before any reconnect).
+    links = text(log).count("registry: connected")
     redis.stop()
-    redis.start()  # a reconnect later on is not a second READY=1
-    check(ns.quiet_for("READY", 2.5), "registry: a Redis reconnect sends no second READY=1")
+    redis.start()
+    check(wait_for(lambda: text(log).count("registry: connected") >= links + 2, 15),
+          "registry: both workers reconnect to Redis")
+    check(ns.quiet_for("READY", 0.5), "registry: a Redis reconnect sends no second READY=1")
     p.send_signal(signal.SIGTERM)
     check(ns.wait_for("STOPPING", 10) is not None and p.wait(20) == 0,
           "registry: STOPPING=1, exit 0")

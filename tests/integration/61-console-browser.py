@@ -25,7 +25,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from harness import (BUILD, CERTGEN, Admin, Client, Mosquitto, Mqgate, Pki, Redis, Workdir,
-                     admin_token, check, client_context, connect_packet, finish, run, wait_for)
+                     admin_token, cert_fp, check, client_context, connect_packet, finish, run,
+                     wait_for)
 
 PREFIX = "console61"
 XSS_CN = "<img src=x onerror=alert(1)>"
@@ -40,13 +41,6 @@ def spki_pin(cert_path):
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
                          capture_output=True, check=True).stdout
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
-def fingerprint(path):
-    import ssl
-    with open(path) as f:
-        pem = f.read()
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
 
 wd = Workdir()
@@ -68,7 +62,7 @@ try:
     xss_cert, xss_key = wd.file("xss.crt"), wd.file("xss.key")
     run([CERTGEN, "device", "--cn", XSS_CN, "--issuer-cert", pki.ca_cert, "--issuer-key",
          pki.ca_key, "--out-cert", xss_cert, "--out-key", xss_key])
-    fp_dev, fp_soon, fp_xss = fingerprint(dev_cert), fingerprint(soon_cert), fingerprint(xss_cert)
+    fp_dev, fp_soon, fp_xss = cert_fp(dev_cert), cert_fp(soon_cert), cert_fp(xss_cert)
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
@@ -205,11 +199,7 @@ try:
     ok, text = confirm(["final", "cut", "cannot be undone"])
     t0 = time.time()
     check(ok, "the revoke confirmation says it is final and cuts the live connection")
-    dev.sock.settimeout(5)
-    try:
-        cut = dev.sock.recv(16) == b""
-    except OSError:
-        cut = True
+    cut = dev.closed_within(5) is not None
     took = time.time() - t0
     check(cut and took < 3, "the device's live session is cut by the console's revoke "
           "(%.2f s)" % took)

@@ -5,6 +5,7 @@ loopback ports in a temporary directory and stops them at the end. Clients are
 real: mosquitto_pub/mosquitto_sub, openssl s_client, and a small MQTT client
 over Python's ssl module (OpenSSL) for byte-exact checks.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -67,6 +68,29 @@ def wait_for(fn, timeout=10.0, step=0.05):
             return v
         time.sleep(step)
     return fn()
+
+
+def align():
+    """Sleeps to just after the start of the next second: a burst then
+    fits in one second of the (same machine's) Redis clock."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def in_one_second(block, prepare=None, fits=None, tries=3):
+    """Runs block(x) from just after the start of a second (align), x being
+    prepare(attempt)'s result, made before the wait (the attempt number
+    without prepare); again, up to |tries| times in all, while the run did
+    not fit in one second: fits(result) if given (say, Redis's own per-second
+    counters), else the wall clock's second unchanged when block returned.
+    Returns block's last result (the caller's checks judge it)."""
+    for attempt in range(tries):
+        x = prepare(attempt) if prepare else attempt
+        align()
+        second = int(time.time())
+        out = block(x)
+        if fits(out) if fits else int(time.time()) == second:
+            break
+    return out
 
 
 class Workdir:
@@ -165,13 +189,13 @@ class Mosquitto:
 class Redis:
     """A real redis-server on a free loopback port, no persistence."""
 
-    def __init__(self, wd, port=None, persist=False, extra=()):
+    def __init__(self, wd, port=None, persist=False, extra=(), password=None):
         self.wd = wd
         self.port = port or free_port()
         self.log = wd.file("redis-%d.log" % self.port)
         self.persist = persist  # an append-only file, to survive restarts
         self.extra = list(extra)  # more redis-server options
-        self.auth = []  # redis-cli options to authenticate with
+        self.password = password  # what cli() authenticates with (requirepass)
         self.start()
 
     @property
@@ -195,11 +219,10 @@ class Redis:
 
     def cli(self, *args):
         """Runs redis-cli against this server; returns its stdout, stripped."""
-        r = subprocess.run(["redis-cli", "-p", str(self.port)] + self.auth +
-                           [str(a) for a in args],
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + [str(a) for a in args],
                            capture_output=True, text=True, timeout=10,
                            env=dict(os.environ, REDISCLI_AUTH=self.password)
-                           if getattr(self, "password", None) else None)
+                           if self.password else None)
         return r.stdout.strip()
 
 
@@ -329,6 +352,37 @@ def client_context(cert=None, key=None, ca=None, version=None):
     return ctx
 
 
+def closed_within(sock, timeout, keep=None):
+    """Waits up to |timeout| s for the peer to end the connection on |sock|
+    (plain or TLS: EOF, a TLS alert or close, a reset): the seconds it took,
+    or None if it was still open when |timeout| ran out. What arrives
+    meanwhile goes to keep(data) if given, else is dropped."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    before = sock.gettimeout()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            try:
+                d = sock.recv(65536)
+            except socket.timeout:
+                return None
+            except (ssl.SSLError, OSError):
+                d = b""
+            if not d:
+                return time.monotonic() - t0
+            if keep is not None:
+                keep(d)
+    finally:
+        try:
+            sock.settimeout(before)
+        except OSError:
+            pass
+
+
 class Client:
     """A blocking MQTT-over-TLS client that sends raw packets."""
 
@@ -336,6 +390,7 @@ class Client:
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
+        self.ended = False  # closed_within saw the server end it
 
     def send(self, data):
         self.sock.sendall(data)
@@ -364,6 +419,19 @@ class Client:
             if not d:
                 return None
             self.buf += d
+
+    def closed_within(self, timeout):
+        """closed_within on this connection (what arrives meanwhile is kept
+        in buf); once it saw the end, it answers 0 at once. (recv_packet
+        cannot tell a close: a timeout is None there too.)"""
+        if self.ended:
+            return 0.0
+        took = closed_within(self.sock, timeout, self._keep)
+        self.ended = took is not None
+        return took
+
+    def _keep(self, data):
+        self.buf += data
 
     def close(self):
         try:
@@ -593,7 +661,6 @@ class Admin:
     plain HTTP with plain=True."""
 
     def __init__(self, wd, redis_url, prefix="mqgate", args=(), plain=False, env=None):
-        import json  # noqa: F401 (used by call)
         self.wd = wd
         self.port = free_port()
         self.plain = plain
@@ -659,6 +726,16 @@ def admin_token(redis_url, name, role, prefix="mqgate"):
     if r.returncode != 0:
         raise RuntimeError("token create failed: " + r.stderr)
     return r.stdout.strip()
+
+
+def cert_fp(path):
+    """The SHA-256 fingerprint (hex) of the first certificate in a PEM
+    file: the registry's id of a certificate or CA."""
+    with open(path) as f:
+        pem = f.read()
+    start = pem.index("-----BEGIN CERTIFICATE-----")
+    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[start:end])).hexdigest()
 
 
 def pem_of(path):
