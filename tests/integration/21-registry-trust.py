@@ -13,6 +13,7 @@
 import json
 import os
 import subprocess
+import time
 
 from harness import (TEST_CLIENT, Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
                      client_context, connect_packet, ctl, finish, handshake_error, wait_for)
