@@ -158,7 +158,6 @@ run_test() {
     rm -rf "$tmp"
     buildah tag "$id" "$ref"
   fi
-  size
   MQG_IMAGE=$ref python3 "$root/tests/image/sidecar.py"
 }
 
