@@ -81,23 +81,16 @@ const char *conn__state_name(unsigned state) {
 }
 
 void conn__format_peer(const mqg_conn *c, char *out, size_t cap) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
   char host[INET6_ADDRSTRLEN] = "?";
-  ss.ss_family = AF_UNSPEC; /* getpeername fails on a reset socket */
   int port = 0;
-  if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-    if (ss.ss_family == AF_INET) {
-      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-      port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-      port = ntohs(a->sin6_port);
-    }
+  if (c->addr.sa.sa_family == AF_INET) {
+    inet_ntop(AF_INET, &c->addr.in.sin_addr, host, sizeof(host));
+    port = ntohs(c->addr.in.sin_port);
+  } else if (c->addr.sa.sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &c->addr.in6.sin6_addr, host, sizeof(host));
+    port = ntohs(c->addr.in6.sin6_port);
   }
-  snprintf(out, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+  snprintf(out, cap, c->addr.sa.sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
 /* --- transitions and deadlines ---------------------------------------- */
@@ -536,7 +529,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
 }
 
-void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
+void conn__accept(mqg_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
+                  mqg_admit_ticket ticket) {
   mqg_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) {
     mqg_admit_release(w->opts->admit, ticket);
@@ -546,6 +540,7 @@ void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket) {
   MQG_COUNT(accepted, 1);
   c->w = w;
   c->fd = fd;
+  memcpy(&c->addr, peer, plen < sizeof(c->addr) ? plen : sizeof(c->addr));
   c->admit_ticket = ticket;
   c->t_start = uv_now(&w->loop);
   if (w->opts->registry)

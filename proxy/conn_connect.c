@@ -86,13 +86,12 @@ static void connect_backend(mqg_conn *c) {
 static int proxy_header(mqg_conn *c, CBB *cbb) {
   if (!c->w->opts->proxy_protocol)
     return 1;
-  struct sockaddr_storage src, dst;
-  socklen_t slen = sizeof(src), dlen = sizeof(dst);
+  struct sockaddr_storage dst;
+  socklen_t dlen = sizeof(dst);
   const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-  if (getpeername(c->fd, (struct sockaddr *)&src, &slen) != 0 ||
-      getsockname(c->fd, (struct sockaddr *)&dst, &dlen) != 0)
+  if (getsockname(c->fd, (struct sockaddr *)&dst, &dlen) != 0)
     return 0;
-  return mqg_pp2_build(cbb, (struct sockaddr *)&src, (struct sockaddr *)&dst,
+  return mqg_pp2_build(cbb, &c->addr.sa, (struct sockaddr *)&dst,
                        SSL_get_version(c->ssl), cipher ? SSL_CIPHER_get_name(cipher) : "",
                        c->peer.cn, SSL_session_reused(c->ssl));
 }
@@ -133,12 +132,15 @@ static void connect_ready(mqg_conn *c, size_t plen) {
   uint8_t *out = malloc(cap);
   CBB cbb;
   size_t out_len = 0;
-  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) || !proxy_header(c, &cbb) ||
-      !mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
+  if (out == NULL || !CBB_init_fixed(&cbb, out, cap) || !proxy_header(c, &cbb)) {
+    free(out);
+    conn__end(c, CONN_END_REFUSE, MQG_REASON_INTERNAL, NULL);
+    return;
+  }
+  if (!mqg_connect_rewrite(pkt, &m, id, id_len, &cbb) ||
       !CBB_add_bytes(&cbb, pkt + plen, extra) || !CBB_finish(&cbb, NULL, &out_len)) {
     free(out);
-    conn__end(c, CONN_END_REFUSE,
-              out == NULL ? MQG_REASON_INTERNAL : MQG_REASON_CONNECT_TOO_LARGE, NULL);
+    conn__end(c, CONN_END_REFUSE, MQG_REASON_CONNECT_TOO_LARGE, NULL);
     return;
   }
   char before[68], after[68];

@@ -68,6 +68,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <uv.h>
@@ -112,6 +113,11 @@ struct mqg_conn {
   SSL *ssl;
   mqg_tls *tls;          /* the context |ssl| came from (a reference) */
   int fd;                /* device socket, closed after |poll| closes */
+  union {                /* the device's address, as accept4 gave it */
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } addr;
   mqg_sockbio sb;        /* |ssl|'s BIO state: the socket, bytes read ahead */
   uv_poll_t poll;        /* device socket readiness */
   uv_timer_t timer;      /* the deadline of the current state */
@@ -235,7 +241,9 @@ enum conn_end {
                        * state nothing is owed to it: as NOW */
 };
 
-void conn__accept(mqg_worker *w, int fd, mqg_admit_ticket ticket);
+/* conn__accept takes over |fd|, accepted from |peer| (|plen| bytes). */
+void conn__accept(mqg_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
+                  mqg_admit_ticket ticket);
 /* conn__to moves |c| to |to|: the only writer of c->state. Leaving
  * HANDSHAKE gives back its --max-handshakes slot; the deadline of |to| is
  * armed from conn.c's table; a debug line names both states. */

@@ -144,7 +144,7 @@ static void on_accept(uv_poll_t *h, int status, int events) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    conn__accept(w, fd, ticket);
+    conn__accept(w, fd, (struct sockaddr *)&peer, plen, ticket);
   }
 }
 

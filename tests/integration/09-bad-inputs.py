@@ -80,6 +80,16 @@ try:
     c.send(connect_packet(4, "x" * 64))
     check(c.recv_packet()[1][1] == 0, "64 bytes: accepted")
     c.close()
+    # A device that resets its connection is logged with its address (the
+    # socket can no longer say it: the address is the one accept gave).
+    s = socket.create_connection(("127.0.0.1", gate.port))
+    me = "peer=127.0.0.1:%d " % s.getsockname()[1]
+    s.sendall(b"\x16\x03\x01\x00\xff\x01")  # the start of a ClientHello
+    time.sleep(0.2)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()  # RST
+    check(wait_for(lambda: me in gate.text(), 3),
+          "a connection reset mid-handshake is logged with its address (%s)" % me.strip())
     check(gate.proc.poll() is None, "mqgate still serving")
     check(gate.stop() == 0, "mqgate exits 0")
 finally:
