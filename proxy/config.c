@@ -11,6 +11,7 @@
 #include "bsslinfo.h"
 #include "log.h"
 #include "redis_url.h"
+#include "regclient.h"
 #include "tlsgroups.h"
 
 static const mqg_opt opts[] = {
@@ -134,9 +135,15 @@ static int check(const mqg_config *cfg, char *err, size_t errlen) {
   if (cfg->redis_sentinels[0] != '\0') {
     char list[1024], *save = NULL;
     snprintf(list, sizeof(list), "%s", cfg->redis_sentinels);
+    int n = 0;
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
       if (mqg_options_parse_addr(t, &ss) != 0) {
         snprintf(err, errlen, "sentinel address \"%s\" is not HOST:PORT", t);
+        return -EINVAL;
+      }
+      if (++n > MQG_REGCLIENT_SENTINELS_MAX) {
+        snprintf(err, errlen, "more than %d Sentinels in --redis-sentinels",
+                 MQG_REGCLIENT_SENTINELS_MAX);
         return -EINVAL;
       }
     }

@@ -454,15 +454,10 @@ static const mqg_regclient_hooks hooks = {on_ready, on_down, on_cert_event, on_i
                                           on_cas, on_settings, on_tickets_event};
 
 int regcheck__start(mqg_worker *w, char *err, size_t errlen) {
-  mqg_regclient_cfg cfg = {w->opts->redis_url, w->opts->redis_password_file,
-                           w->opts->redis_prefix, w->opts->max_records};
+  mqg_regclient_cfg cfg = {w->opts->redis_url,     w->opts->redis_password_file,
+                           w->opts->redis_prefix,  w->opts->max_records,
+                           w->opts->redis_sentinels, w->opts->redis_master};
   w->reg = mqg_regclient_new(&w->loop, &cfg, &hooks, w, err, errlen);
-  if (w->reg != NULL && w->opts->redis_sentinels[0] != '\0' &&
-      mqg_regclient_use_sentinels(w->reg, w->opts->redis_sentinels, w->opts->redis_master,
-                                  err, errlen) != 0) {
-    mqg_regclient_close(w->reg);
-    w->reg = NULL;
-  }
   if (w->reg != NULL)
     atomic_fetch_add(&mqg_metrics.registry_links, 1);
   return w->reg ? 0 : -1;

@@ -59,7 +59,7 @@ struct mqg_regclient {
   struct {
     char host[256];
     int port;
-  } sentinels[8];
+  } sentinels[MQG_REGCLIENT_SENTINELS_MAX];
   int nsentinels, next_sentinel;
   char master[128];
   char sentinel_password[256];
@@ -339,16 +339,21 @@ static void resolve(mqg_regclient *rc) {
   uv_timer_start(&rc->retry, on_connect_deadline, CONNECT_DEADLINE_MS, 0);
 }
 
-int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char *name,
-                                char *err, size_t errlen) {
+/* set_sentinels reads |list| ("host:port,...") into |rc|, to be asked
+ * for master |name|. */
+static int set_sentinels(mqg_regclient *rc, const char *list, const char *name, char *err,
+                         size_t errlen) {
   char buf[1024], *save = NULL;
   snprintf(buf, sizeof(buf), "%s", list);
   rc->nsentinels = 0;
-  for (char *t = strtok_r(buf, ",", &save); t && rc->nsentinels < 8;
-       t = strtok_r(NULL, ",", &save)) {
+  for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     char *colon = strrchr(t, ':');
     if (colon == NULL) {
-      snprintf(err, errlen, "sentinel \"%s\" is not HOST:PORT", t);
+      snprintf(err, errlen, "sentinel \"%.200s\" is not HOST:PORT", t);
+      return -1;
+    }
+    if (rc->nsentinels == MQG_REGCLIENT_SENTINELS_MAX) {
+      snprintf(err, errlen, "more than %d Sentinels", MQG_REGCLIENT_SENTINELS_MAX);
       return -1;
     }
     *colon = '\0';
@@ -364,9 +369,6 @@ int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char 
   snprintf(rc->master, sizeof(rc->master), "%s", name);
   const char *sp = getenv("MQGATE_REDIS_SENTINEL_PASSWORD");
   snprintf(rc->sentinel_password, sizeof(rc->sentinel_password), "%s", sp ? sp : "");
-  /* mqg_regclient_new already started towards --redis: go through the
-   * Sentinels instead. */
-  drop(rc, "using Sentinel");
   return 0;
 }
 
@@ -417,7 +419,10 @@ mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
     free(rc);
     return NULL;
   }
-  if (mqg_redis_password_load(&rc->addr, cfg->password_file, err, errlen) != 0) {
+  if (mqg_redis_password_load(&rc->addr, cfg->password_file, err, errlen) != 0 ||
+      (cfg->sentinels && cfg->sentinels[0] &&
+       set_sentinels(rc, cfg->sentinels, cfg->master, err, errlen) != 0)) {
+    explicit_bzero(&rc->addr, sizeof(rc->addr));
     free(rc);
     return NULL;
   }
@@ -435,7 +440,7 @@ mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
   uv_timer_init(loop, &rc->cas_retry);
   rc->retry.data = rc->cas_retry.data = rc;
   rc->open_timers = 2;
-  start(rc);
+  on_retry(&rc->retry); /* the first attempt: through Sentinel or not */
   return rc;
 }
 

@@ -65,7 +65,17 @@ typedef struct {
   const char *password_file; /* NULL or "": $MQGATE_REDIS_PASSWORD, or the URL's */
   const char *prefix;        /* the cluster's key prefix */
   unsigned max_records;      /* touches waiting for a reply at most */
+  /* NULL or "": Redis at |url|'s address. Else Sentinels, "host:port,..."
+   * (at most MQG_REGCLIENT_SENTINELS_MAX): before every (re)connection
+   * they are asked in turn for master |master|'s address, and the server
+   * reached must be a master (ROLE); |url| still gives the credentials and
+   * the database. Sentinels that need a password get
+   * $MQGATE_REDIS_SENTINEL_PASSWORD. */
+  const char *sentinels;
+  const char *master;
 } mqg_regclient_cfg;
+
+#define MQG_REGCLIENT_SENTINELS_MAX 8
 
 /* mqg_regclient_new starts connecting as |cfg| says (copied) on |loop|.
  * |hooks| and |arg| are borrowed. Every connection authenticates first
@@ -76,15 +86,6 @@ typedef struct {
 mqg_regclient *mqg_regclient_new(uv_loop_t *loop, const mqg_regclient_cfg *cfg,
                                  const mqg_regclient_hooks *hooks, void *arg,
                                  char *err, size_t errlen);
-
-/* mqg_regclient_use_sentinels makes |rc| find its Redis through the
- * Sentinels |list| ("host:port,host:port") for master |name|: before every
- * (re)connection it asks them in turn for the master's address, and it
- * checks that the server it reaches is a master (ROLE). Sentinels that
- * need a password get $MQGATE_REDIS_SENTINEL_PASSWORD. Call it right after
- * mqg_regclient_new. Returns 0, or -1 with a message in |err|. */
-int mqg_regclient_use_sentinels(mqg_regclient *rc, const char *list, const char *name,
-                                char *err, size_t errlen);
 
 /* mqg_regclient_close disconnects and releases |rc| once its handles have
  * closed (the loop must run on); pending requests are answered with

@@ -159,11 +159,15 @@ TEST_IMPL(config_lists) {
 
 /* Registry mode holds --redis and --redis-prefix to the rules mqgatectl and
  * mqgate-admin apply (redis_url.h): a prefix of 129 characters used to be
- * cut to 127, and a bad port to pass --check-config. */
+ * cut to 127, and a bad port to pass --check-config. At most 8 Sentinels. */
 TEST_IMPL(config_registry_address) {
   char a0[] = "mqgate", reg[] = "--auth=registry", good[] = "--redis=redis://h:6380/3",
        port[] = "--redis=redis://h:99999/0", scheme[] = "--redis=http://h/",
-       spaced[] = "--redis-prefix=a b", longest[2 + 16 + 128 + 1], too_long[2 + 16 + 129 + 1];
+       spaced[] = "--redis-prefix=a b", longest[2 + 16 + 128 + 1], too_long[2 + 16 + 129 + 1],
+       eight[] = "--redis-sentinels=127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,127.0.0.1:4,"
+                 "127.0.0.1:5,127.0.0.1:6,127.0.0.1:7,[::1]:8",
+       nine[] = "--redis-sentinels=127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,127.0.0.1:4,"
+                "127.0.0.1:5,127.0.0.1:6,127.0.0.1:7,127.0.0.1:8,127.0.0.1:9";
   snprintf(longest, sizeof(longest), "--redis-prefix=%0128d", 0);
   snprintf(too_long, sizeof(too_long), "--redis-prefix=%0129d", 0);
   struct {
@@ -177,6 +181,8 @@ TEST_IMPL(config_registry_address) {
       {scheme, -EINVAL, "needs --redis redis://"},
       {spaced, -EINVAL, "--redis-prefix must be 1..128 characters"},
       {too_long, -EINVAL, "--redis-prefix must be 1..128 characters"},
+      {eight, 0, NULL},
+      {nine, -EINVAL, "more than 8 Sentinels"}, /* the ninth was dropped unsaid */
   };
   unsetenv("MQGATE_REDIS");
   unsetenv("MQGATE_REDIS_PREFIX");
