@@ -24,8 +24,9 @@ local function verdict_of(P, fp, ca, cn)
   if c then
     -- The chain may have reached another registered CA (a root above the
     -- intermediate the certificate was registered under): the CA it was
-    -- registered under must not be inactive either.
-    if c.ca ~= ca and ca_status(P, c.ca) == 'inactive' then
+    -- registered under must be active too, as status() holds live
+    -- sessions to.
+    if c.ca ~= ca and ca_status(P, c.ca) ~= 'active' then
       return { 'ca_inactive', c.status, c.cid }
     end
     if c.status == 'active' then
