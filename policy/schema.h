@@ -153,5 +153,7 @@
 #define MQG_AUDIT_MAX 100000
 #define MQG_REG_PAGE_MAX 100 /* records a page, as users ask for them */
 #define MQG_REG_CALL_ROWS 25 /* records a listing call returns (< 1 ms) */
+#define MQG_TICKET_KEY_BYTES 80 /* P:tickets: 16 name, 32 AES-256, 32 HMAC-SHA256 */
+#define MQG_TICKET_KEYS_KEPT 8  /* P:tickets: older keys, current, next */
 
 #endif

@@ -9,9 +9,12 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "schema.h"
 #include "tlskeys.h"
 
-#define KEY_BYTES 80 /* 16 name, 32 AES-256, 32 HMAC-SHA256 (schema.h) */
+#define KEY_BYTES MQG_TICKET_KEY_BYTES
+_Static_assert(MQG_TICKET_KEYS_KEPT <= MQG_TICKET_KEYS_MAX,
+               "the registry keeps more ticket keys than a proxy holds");
 #define REFRESH_MAX_MS 60000
 #define REFRESH_MIN_MS 250
 

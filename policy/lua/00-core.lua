@@ -32,6 +32,7 @@ local CALL_ROWS = 25 -- MQG_REG_CALL_ROWS
 local SCAN_BUDGET = 100
 local NAME_MAX = 256 -- MQG_CERTINFO_NAME_MAX: CN, OU, client ID bytes
 local SERIAL_MAX = 64 -- MQG_CERTINFO_SERIAL_MAX
+local PREFIX_MAX = 128 -- MQG_REDIS_PREFIX_MAX: bytes of a key prefix
 local SCHEMA = '2'
 
 local STATUSES = {
@@ -86,8 +87,9 @@ end
 
 local function prefix(args)
   local P = args[1]
-  if P == nil or P == '' or #P > 128 or P:find('[%c%s]') then
-    fail('INPUT', 'key prefix must be 1..128 printable characters without spaces')
+  if P == nil or P == '' or #P > PREFIX_MAX or P:find('[%c%s]') then
+    fail('INPUT', 'key prefix must be 1..' .. PREFIX_MAX ..
+      ' printable characters without spaces')
   end
   return P
 end

@@ -12,8 +12,8 @@
 -- takes them only when it creates or rotates the set. The keys are never
 -- logged; the audit records that the set changed and how many it holds.
 
-local TICKET_KEY = 80
-local TICKET_KEYS_KEPT = 8 -- MQG_TICKET_KEYS_MAX: older ones, current, next
+local TICKET_KEY = 80 -- MQG_TICKET_KEY_BYTES
+local TICKET_KEYS_KEPT = 8 -- MQG_TICKET_KEYS_KEPT: older ones, current, next
 
 -- ticket_keys P now rotate_s candidate ACTOR: the set, created when there is
 -- none and rotated when the current key is rotate_s old, as {at, keys}.
