@@ -122,34 +122,15 @@ static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca
                             const char **cls) {
   ctl_cert c;
   char err[512];
-  json_t *o = json_object();
-  *cls = "input";
   if (ctl_cert_from_pem(pem, &c, err, sizeof(err)) < 0) {
-    json_object_set_new(o, "ok", json_false());
-    mqg_json_set_text(o, "error", "input");
-    mqg_json_set_text(o, "message", err);
-    return o;
+    *cls = "input";
+    return mqg_json_reg_result(NULL, NULL, *cls, err);
   }
-  mqg_json_set_text(o, "fp", c.info.fingerprint);
-  mqg_json_set_text(o, "cn", c.info.cn);
-  if (c.info.is_ca) {
-    snprintf(err, sizeof(err), "a CA certificate, not a device certificate; CAs go to "
-                               "/api/v1/cas");
-  } else if (!ctl_cert_signed_by(&c, ca)) {
-    snprintf(err, sizeof(err), "not signed by CA %.16s (%.256s)", ca_id, ca->info.cn);
-  } else if (mqg_registry_cert_register(r, &c.info, ca_id, opts) != MQG_REG_OK) {
+  *cls = NULL;
+  if (ctl_cert_register(r, &c, ca, ca_id, opts, 0, "/api/v1/cas") != MQG_REG_OK)
     *cls = mqg_registry_error_class(r);
-    snprintf(err, sizeof(err), "%s", mqg_registry_error(r));
-  } else {
-    *cls = NULL;
-  }
-  json_object_set_new(o, "ok", json_boolean(*cls == NULL));
-  if (*cls == NULL) {
-    mqg_json_set_text(o, "status", opts->activate ? "active" : "registered_inactive");
-  } else {
-    mqg_json_set_text(o, "error", *cls);
-    mqg_json_set_text(o, "message", err);
-  }
+  json_t *o = mqg_json_reg_result(&c.info, opts->activate ? "active" : "registered_inactive",
+                                  *cls, mqg_registry_error(r));
   ctl_cert_cleanup(&c);
   return o;
 }
@@ -173,8 +154,7 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
                          "CA's id) are required");
     goto out;
   }
-  if (client_id == NULL || strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
-      strpbrk(client_id, "\n\r\t") != NULL) {
+  if (!ctl_client_id_ok(client_id)) {
     adm_fail(j, "input", "\"client_id\" must be text of at most %d bytes",
              MQG_CERTINFO_NAME_MAX);
     goto out;
@@ -214,19 +194,12 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
       goto out;
   }
   mqg_cert_reg_opts opts = {.client_id = client_id, .activate = active, .renews = renews_fp};
-  char ca_id[65], err[256];
+  char ca_id[65];
   snprintf(j->arg, sizeof(j->arg), "%.130s", ca_arg);
   if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_id) < 0)
     goto out;
-  mqg_ca_record rec;
-  if (mqg_registry_ca_get(r, ca_id, &rec) != MQG_REG_OK) {
+  if (ctl_ca_load(r, ca_id, &ca) != MQG_REG_OK) {
     adm_reg_fail(j, r);
-    goto out;
-  }
-  int bad = ctl_cert_from_pem(rec.pem, &ca, err, sizeof(err)) < 0;
-  mqg_ca_record_cleanup(&rec);
-  if (bad) {
-    adm_fail(j, "redis", "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
     goto out;
   }
   results = json_array();
