@@ -209,9 +209,4 @@ mqg_reg_status ctl_cert_register(mqg_registry *reg, const ctl_cert *c, const ctl
  * break), else 0 (NULL too). */
 int ctl_client_id_ok(const char *id);
 
-/* ctl_normalize_serial writes serial |in| ("0x..", colons, any case) as
- * the registry stores it (uppercase hex, whole bytes, no leading zero
- * bytes) into |out| (|len| bytes); -1 if it is not hex or does not fit. */
-int ctl_normalize_serial(const char *in, char *out, size_t len);
-
 #endif

@@ -1,6 +1,5 @@
 /* ctl_pem.c: certificates read from files and from the registry's PEM, with
  * BoringSSL, and the registration steps mqgatectl and mqgate-admin share. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,34 +179,3 @@ mqg_reg_status ctl_cert_register(mqg_registry *reg, const ctl_cert *c, const ctl
 int ctl_client_id_ok(const char *id) {
   return id != NULL && strlen(id) <= MQG_CERTINFO_NAME_MAX && strpbrk(id, "\n\r\t") == NULL;
 }
-
-/* ctl_normalize_serial: see ctl.h. Writes |in| as stored (uppercase hex, no colons, no
- * leading zero bytes) to |out|; -1 if it is not hex. */
-int ctl_normalize_serial(const char *in, char *out, size_t len) {
-  size_t n = 0;
-  if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
-    in += 2;
-  for (; *in; in++) {
-    if (*in == ':')
-      continue;
-    if (!isxdigit((unsigned char)*in) || n + 1 >= len)
-      return -1;
-    out[n++] = (char)toupper((unsigned char)*in);
-  }
-  out[n] = '\0';
-  if (n == 0)
-    return -1;
-  if (n % 2) { /* certinfo keeps whole bytes: "ABC" is 0ABC */
-    if (n + 1 >= len)
-      return -1;
-    memmove(out + 1, out, n + 1);
-    out[0] = '0';
-    n++;
-  }
-  size_t skip = 0;
-  while (n - skip > 2 && out[skip] == '0' && out[skip + 1] == '0')
-    skip += 2;
-  memmove(out, out + skip, n - skip + 1);
-  return 0;
-}
-

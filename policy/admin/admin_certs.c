@@ -11,18 +11,15 @@
 #include "ctl.h"
 #include "registry_json.h"
 
-#define DAY 86400
 #define LIST_LIMIT_MAX 100
 #define REGISTER_MAX 100 /* certificates in one POST */
 
 /* --- listing ------------------------------------------------------------------- */
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 void adm_op_cert_list(adm_job *j, mqg_registry *r) {
-  static const char *const params[] = {"serial", "cn", "ou", "status", "ca",
-                                       "expiring_within_days", "expired", "cursor",
-                                       "limit"};
+  /* the first six are mqg_cert_filter_set's names */
+  static const char *const params[] = {"serial", "cn", "ou", "status", "expiring_within_days",
+                                       "expired", "ca", "cursor", "limit"};
   char v[9][300];
   for (int i = 0; i < 9; i++) {
     v[i][0] = '\0';
@@ -34,47 +31,18 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
   mqg_cert_filter f;
   mqg_cert_filter_init(&f);
   int64_t now = (int64_t)time(NULL);
-  char serial[MQG_CERTINFO_SERIAL_MAX + 3], ca[65];
-  if (v[0][0]) {
-    if (ctl_normalize_serial(v[0], serial, sizeof(serial)) < 0) {
-      adm_fail(j, "input", "serial must be hex");
+  char ca[65], err[128];
+  for (int i = 0; i < 6; i++) {
+    if (v[i][0] && mqg_cert_filter_set(&f, params[i], v[i], now, err, sizeof(err)) < 0) {
+      adm_fail(j, "input", "%s %s", params[i], err);
       return;
     }
-    f.serial = serial;
   }
-  f.cn = v[1][0] ? v[1] : NULL;
-  f.ou = v[2][0] ? v[2] : NULL;
-  if (v[3][0]) {
-    if (strcmp(v[3], "active") != 0 && strcmp(v[3], "inactive") != 0 &&
-        strcmp(v[3], "registered_inactive") != 0 && strcmp(v[3], "revoked") != 0) {
-      adm_fail(j, "input", "status must be active, inactive, registered_inactive or revoked");
-      return;
-    }
-    f.status = v[3];
-  }
-  if (v[4][0]) {
-    snprintf(j->arg, sizeof(j->arg), "%.130s", v[4]);
+  if (v[6][0]) {
+    snprintf(j->arg, sizeof(j->arg), "%.130s", v[6]);
     if (adm_resolve(j, r, MQG_REG_KIND_CA, ca) < 0)
       return;
     f.ca = ca;
-  }
-  if (v[5][0]) {
-    uint64_t days;
-    if (mqg_options_parse_uint(v[5], 999999, &days) != 0) {
-      adm_fail(j, "input", "expiring_within_days must be a number of days (0..999999)");
-      return;
-    }
-    f.not_after_until = min64(f.not_after_until, now + (int64_t)days * DAY);
-  }
-  if (v[6][0]) {
-    if (strcmp(v[6], "true") != 0 && strcmp(v[6], "false") != 0) {
-      adm_fail(j, "input", "expired must be true or false");
-      return;
-    }
-    if (strcmp(v[6], "true") == 0)
-      f.not_after_until = min64(f.not_after_until, now);
-    else
-      f.not_after_from = now;
   }
   /* The registry's own cursor (opaque, checked there: INPUT when it is not
    * one it gave). */
