@@ -336,14 +336,7 @@ static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
     ctl_json_init(&j);
     ctl_json_object(&j, NULL);
     ctl_cert_json(&j, "cert", c);
-    ctl_json_array(&j, "clients");
-    for (size_t i = 0; i < d.nclients; i++) {
-      ctl_json_object(&j, NULL);
-      ctl_json_str(&j, "client_id", d.clients[i].client_id);
-      ctl_json_int(&j, "last_seen", d.clients[i].last_seen);
-      ctl_json_end_object(&j);
-    }
-    ctl_json_end_array(&j);
+    ctl_json_value(&j, "clients", mqg_json_clients(&d));
     ctl_json_end_object(&j);
     ctl_json_done(&j);
   } else {
