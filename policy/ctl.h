@@ -183,9 +183,30 @@ int ctl_cert_signed_by(const ctl_cert *leaf, const ctl_cert *ca);
 
 void ctl_cert_cleanup(ctl_cert *c);
 
-/* ctl_normalize_serial writes serial |in| ("0x..", colons, any case) as
- * the registry stores it (uppercase hex, whole bytes, no leading zero
- * bytes) into |out| (|len| bytes); -1 if it is not hex or does not fit. */
-int ctl_normalize_serial(const char *in, char *out, size_t len);
+/* --- registration steps shared with mqgate-admin (ctl_pem.c) -------------- */
+/* Each returns an mqg_reg_status and, when it is not MQG_REG_OK, leaves its
+ * message and class in mqg_registry_error() and mqg_registry_error_class()
+ * of |reg|, as a registry call does: its caller reports every failure the
+ * same way. */
+
+/* ctl_ca_load reads registered CA |ca_id|'s certificate into |ca| (clean
+ * it up with ctl_cert_cleanup, failure or not). A stored PEM that does not
+ * parse fails as MQG_REG_UNAVAILABLE, class "redis". */
+mqg_reg_status ctl_ca_load(mqg_registry *reg, const char *ca_id, ctl_cert *ca);
+
+/* ctl_cert_register registers client certificate |c| issued by CA |ca|
+ * (registered as |ca_id|, loaded with ctl_ca_load) as |o| says. A CA
+ * certificate, or one not signed by |ca|, is refused here as MQG_REG_INPUT
+ * (class "input"); |ca_hint| ends the CA certificate's message ("CAs go to
+ * <ca_hint>"). |unlimited| (mqgatectl's test set-up flag only) registers
+ * without the cluster's rate limit, neither checked nor counted. */
+mqg_reg_status ctl_cert_register(mqg_registry *reg, const ctl_cert *c, const ctl_cert *ca,
+                                 const char *ca_id, const mqg_cert_reg_opts *o,
+                                 int unlimited, const char *ca_hint);
+
+/* ctl_client_id_ok returns 1 if |id| may be registered as a certificate's
+ * client ID (text of at most MQG_CERTINFO_NAME_MAX bytes, no tab or line
+ * break), else 0 (NULL too). */
+int ctl_client_id_ok(const char *id);
 
 #endif

@@ -52,13 +52,9 @@ static int ca_register(ctl_ctx *ctx, int argc, char **argv) {
     } else if (ctx->json) {
       ctl_json j;
       ctl_json_init(&j);
-      ctl_json_object(&j, NULL);
-      ctl_json_bool(&j, "ok", 1);
-      ctl_json_str(&j, "id", ca.info.fingerprint);
-      ctl_json_str(&j, "cn", ca.info.cn);
-      ctl_json_str(&j, "subject", ca.subject);
-      ctl_json_str(&j, "status", active ? "active" : "inactive");
-      ctl_json_end_object(&j);
+      json_t *o = json_pack("{s:b}", "ok", 1);
+      json_object_update_new(o, mqg_json_ca_registered(&ca.info, ca.subject, active));
+      ctl_json_value(&j, NULL, o);
       ctl_json_done(&j);
     } else {
       printf("registered CA %s (%s), %s\n", ca.info.fingerprint, ca.info.cn,

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "registry_internal.h"
+#include "registry_json.h"
 
 const char ctl_cert_help[] =
     "usage: mqgatectl cert <command> ...\n"
@@ -35,12 +35,13 @@ const char ctl_cert_help[] =
     "  cert list [filters] [--limit N] [--cursor C | --all]\n"
     "      ordered by expiry (not_after), then fingerprint; filters combine:\n"
     "      --serial HEX  --cn CN  --ou OU  --ca ID\n"
-    "      --status active|inactive|registered_inactive|revoked\n"
+    "      --status active|inactive|registered_inactive|revoked (any case,\n"
+    "                                '-' for '_')\n"
     "      --not-after-after DATE    expiring at or after DATE\n"
     "      --not-after-before DATE   expiring before DATE\n"
     "      --expired                 already expired\n"
     "      --expiring-within [DAYS]  expired, or expiring within DAYS\n"
-    "                                (default 30)\n"
+    "                                (default 30, at most 999999)\n"
     "      --limit N: a page of N (default 50, at most 100); the next\n"
     "      page starts at the --cursor the previous one printed; --all\n"
     "      walks every page\n"
@@ -48,23 +49,6 @@ const char ctl_cert_help[] =
     "\n"
     "FP: the certificate's SHA-256 fingerprint, or a unique prefix of >= 8\n"
     "hex digits.\n";
-
-/* --- --unsafe-bypass-rate-limit-for-test-setup ---------------------------- */
-
-/* register_unlimited is mqg_registry_cert_register without the cluster's
- * rate limit (mqgate_cert_register_unlimited_test_setup), for test set-up
- * only: no production path (and so no registry.h function) may reach it. */
-static mqg_reg_status register_unlimited(mqg_registry *r, const mqg_certinfo *ci,
-                                         const char *ca_id, const mqg_cert_reg_opts *o) {
-  char nb[24], na[24];
-  snprintf(nb, sizeof(nb), "%lld", (long long)ci->not_before);
-  snprintf(na, sizeof(na), "%lld", (long long)ci->not_after);
-  const char *args[] = {ci->fingerprint, ci->serial, ci->cn, ci->ou, ca_id, nb, na,
-                        o->client_id, o->activate ? "1" : "0", "manual", o->renews,
-                        r->actor};
-  return registry__fcall(r, "mqgate_cert_register_unlimited_test_setup", 0, 12, args,
-                         NULL);
-}
 
 /* --- cert register ------------------------------------------------------- */
 
@@ -161,55 +145,32 @@ static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
                         const mqg_cert_reg_opts *o, int unlimited) {
   ctl_cert c;
   char err[768];
+  const char *cls = NULL, *msg = err;
   int rc = CTL_EXIT_OK;
-  const char *cls = "input";
-  const char *lead = "";
-
   if (ctl_cert_load(path, &c, err, sizeof(err)) < 0) {
     rc = CTL_EXIT_USAGE;
-  } else if (c.info.is_ca) {
-    snprintf(err, sizeof(err),
-             "a CA certificate, not a device certificate; CAs go to "
-             "'ca register'");
-    rc = CTL_EXIT_USAGE;
-  } else if (!ctl_cert_signed_by(&c, ca)) {
-    snprintf(err, sizeof(err), "not signed by CA %.16s (%.256s)", ca_id,
-             ca->info.cn);
-    rc = CTL_EXIT_USAGE;
-  } else {
-    mqg_reg_status s = unlimited ? register_unlimited(ctx->reg, &c.info, ca_id, o)
-                                 : mqg_registry_cert_register(ctx->reg, &c.info, ca_id, o);
-    if (s != MQG_REG_OK) {
-      rc = s;
-      cls = mqg_registry_error_class(ctx->reg);
-      lead = s == MQG_REG_REFUSED ? "refused: " : "";
-      snprintf(err, sizeof(err), "%s", mqg_registry_error(ctx->reg));
-    }
+    cls = "input";
+  } else if ((rc = ctl_cert_register(ctx->reg, &c, ca, ca_id, o, unlimited,
+                                     "'ca register'")) != MQG_REG_OK) {
+    cls = mqg_registry_error_class(ctx->reg);
+    msg = mqg_registry_error(ctx->reg);
   }
 
   const char *status = o->activate ? "active" : "registered_inactive";
   if (ctx->json) {
-    ctl_json_object(j, NULL);
-    ctl_json_str(j, "file", path);
-    ctl_json_bool(j, "ok", rc == CTL_EXIT_OK);
-    if (c.x509 != NULL) {
-      ctl_json_str(j, "fp", c.info.fingerprint);
-      ctl_json_str(j, "cn", c.info.cn);
-    }
-    if (rc == CTL_EXIT_OK) {
-      ctl_json_str(j, "status", status);
-    } else {
-      ctl_json_str(j, "error", cls);
-      ctl_json_str(j, "message", err);
-    }
-    ctl_json_end_object(j);
+    json_t *res = json_object();
+    mqg_json_set_text(res, "file", path);
+    json_object_update_new(res, mqg_json_reg_result(c.x509 ? &c.info : NULL, status, cls,
+                                                    msg));
+    ctl_json_value(j, NULL, res);
   }
   if (rc == CTL_EXIT_OK) {
     if (!ctx->json)
       printf("%s: registered %s (%s), %s\n", path, c.info.fingerprint,
              c.info.cn, status);
   } else {
-    fprintf(stderr, "mqgatectl: %s: %s%s\n", path, lead, err);
+    fprintf(stderr, "mqgatectl: %s: %s%s\n", path,
+            rc == MQG_REG_REFUSED ? "refused: " : "", msg);
   }
   ctl_cert_cleanup(&c);
   return rc;
@@ -248,9 +209,7 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
     rc = ctl_usage(ctx, "--client-id registers one certificate: give one FILE");
   if (rc == 0 && opts[5].value != NULL && files.n > 1)
     rc = ctl_usage(ctx, "--renews registers one certificate: give one FILE");
-  if (rc == 0 && client_id != NULL &&
-      (strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
-       strpbrk(client_id, "\n\r\t") != NULL))
+  if (rc == 0 && client_id != NULL && !ctl_client_id_ok(client_id))
     rc = ctl_usage(ctx, "--client-id must be at most %d bytes of text",
                    MQG_CERTINFO_NAME_MAX);
   char ca_id[65], renews[65] = "";
@@ -261,20 +220,11 @@ static int cert_register(ctl_ctx *ctx, int argc, char **argv) {
   if (rc != 0)
     goto done;
 
-  mqg_ca_record rec;
-  mqg_reg_status s = mqg_registry_ca_get(ctx->reg, ca_id, &rec);
+  mqg_reg_status s = ctl_ca_load(ctx->reg, ca_id, &ca);
   if (s != MQG_REG_OK) {
     rc = ctl_reg_fail(ctx, s);
     goto done;
   }
-  char err[256];
-  if (ctl_cert_from_pem(rec.pem, &ca, err, sizeof(err)) < 0) {
-    mqg_ca_record_cleanup(&rec);
-    rc = ctl_fail(ctx, CTL_EXIT_REDIS, "redis",
-                  "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
-    goto done;
-  }
-  mqg_ca_record_cleanup(&rec);
   if (unlimited)
     fprintf(stderr,
             "mqgatectl: WARNING: "
@@ -386,14 +336,7 @@ static int cert_show(ctl_ctx *ctx, int argc, char **argv) {
     ctl_json_init(&j);
     ctl_json_object(&j, NULL);
     ctl_cert_json(&j, "cert", c);
-    ctl_json_array(&j, "clients");
-    for (size_t i = 0; i < d.nclients; i++) {
-      ctl_json_object(&j, NULL);
-      ctl_json_str(&j, "client_id", d.clients[i].client_id);
-      ctl_json_int(&j, "last_seen", d.clients[i].last_seen);
-      ctl_json_end_object(&j);
-    }
-    ctl_json_end_array(&j);
+    ctl_json_value(&j, "clients", mqg_json_clients(&d));
     ctl_json_end_object(&j);
     ctl_json_done(&j);
   } else {

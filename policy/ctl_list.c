@@ -1,5 +1,4 @@
 /* ctl_list.c: mqgatectl cert list: search filters, pagination, output. */
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +6,6 @@
 
 #include "ctl.h"
 #include "options.h"
-
-#define DAY 86400
 
 enum {
   O_SERIAL,
@@ -36,8 +33,6 @@ static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
   return 0;
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
   ctl_opt opts[O_COUNT] = {
       [O_SERIAL] = {"serial", CTL_OPT_VALUE, 0, NULL},
@@ -64,26 +59,21 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
   mqg_cert_filter f;
   mqg_cert_filter_init(&f);
   int64_t now = (int64_t)time(NULL);
-  char serial[MQG_CERTINFO_SERIAL_MAX + 3], status[32], ca[65];
+  char ca[65], err[128];
 
-  if (opts[O_SERIAL].value) {
-    if (ctl_normalize_serial(opts[O_SERIAL].value, serial, sizeof(serial)) < 0)
-      return ctl_usage(ctx, "--serial needs a hex serial number");
-    f.serial = serial;
-  }
-  f.cn = opts[O_CN].value;
-  f.ou = opts[O_OU].value;
-  if (opts[O_STATUS].value) {
-    snprintf(status, sizeof(status), "%s", opts[O_STATUS].value);
-    for (char *p = status; *p; p++)
-      *p = *p == '-' ? '_' : (char)tolower((unsigned char)*p);
-    if (strcmp(status, "active") != 0 && strcmp(status, "inactive") != 0 &&
-        strcmp(status, "registered_inactive") != 0 &&
-        strcmp(status, "revoked") != 0)
-      return ctl_usage(ctx, "--status must be active, inactive, "
-                            "registered_inactive or revoked");
-    f.status = status;
-  }
+  /* The filters mqg_cert_filter_set reads (its names, the options' values). */
+  const struct {
+    int opt;
+    const char *name, *value;
+  } set[] = {
+      {O_SERIAL, "serial", opts[O_SERIAL].value},
+      {O_CN, "cn", opts[O_CN].value},
+      {O_OU, "ou", opts[O_OU].value},
+      {O_STATUS, "status", opts[O_STATUS].value},
+      {O_EXPIRED, "expired", opts[O_EXPIRED].seen ? "true" : NULL},
+      {O_EXPIRING, "expiring_within_days",
+       !opts[O_EXPIRING].seen ? NULL : opts[O_EXPIRING].value ? opts[O_EXPIRING].value : "30"},
+  };
   if (opts[O_BEFORE].value) {
     int64_t t;
     if (ctl_parse_date(opts[O_BEFORE].value, &t) < 0)
@@ -96,15 +86,10 @@ int ctl_cert_list(ctl_ctx *ctx, int argc, char **argv) {
       return ctl_usage(ctx, "--not-after-after needs YYYY-MM-DD or Unix "
                             "seconds");
   }
-  if (opts[O_EXPIRED].seen)
-    f.not_after_until = min64(f.not_after_until, now);
-  if (opts[O_EXPIRING].seen) {
-    size_t days = 30;
-    if (opts[O_EXPIRING].value &&
-        parse_size(opts[O_EXPIRING].value, 0, 100000, &days) < 0)
-      return ctl_usage(ctx, "--expiring-within needs a number of days");
-    f.not_after_until = min64(f.not_after_until, now + (int64_t)days * DAY);
-  }
+  for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+    if (set[i].value != NULL &&
+        mqg_cert_filter_set(&f, set[i].name, set[i].value, now, err, sizeof(err)) < 0)
+      return ctl_usage(ctx, "--%s %s", opts[set[i].opt].name, err);
   const char *limit = opts[O_LIMIT].value ? opts[O_LIMIT].value : opts[O_PAGE_SIZE].value;
   if (limit && parse_size(limit, 1, MQG_REG_PAGE_MAX, &f.limit) < 0)
     return ctl_usage(ctx, "--limit needs a number from 1 to %d", MQG_REG_PAGE_MAX);

@@ -1,6 +1,5 @@
 /* ctl_pem.c: certificates read from files and from the registry's PEM, with
- * BoringSSL. */
-#include <ctype.h>
+ * BoringSSL, and the registration steps mqgatectl and mqgate-admin share. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "ctl.h"
+#include "registry_internal.h"
 
 #define CERT_FILE_MAX (1 << 20)
 
@@ -146,33 +146,36 @@ int ctl_cert_signed_by(const ctl_cert *leaf, const ctl_cert *ca) {
   return ok;
 }
 
-/* ctl_normalize_serial: see ctl.h. Writes |in| as stored (uppercase hex, no colons, no
- * leading zero bytes) to |out|; -1 if it is not hex. */
-int ctl_normalize_serial(const char *in, char *out, size_t len) {
-  size_t n = 0;
-  if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
-    in += 2;
-  for (; *in; in++) {
-    if (*in == ':')
-      continue;
-    if (!isxdigit((unsigned char)*in) || n + 1 >= len)
-      return -1;
-    out[n++] = (char)toupper((unsigned char)*in);
-  }
-  out[n] = '\0';
-  if (n == 0)
-    return -1;
-  if (n % 2) { /* certinfo keeps whole bytes: "ABC" is 0ABC */
-    if (n + 1 >= len)
-      return -1;
-    memmove(out + 1, out, n + 1);
-    out[0] = '0';
-    n++;
-  }
-  size_t skip = 0;
-  while (n - skip > 2 && out[skip] == '0' && out[skip + 1] == '0')
-    skip += 2;
-  memmove(out, out + skip, n - skip + 1);
-  return 0;
+mqg_reg_status ctl_ca_load(mqg_registry *reg, const char *ca_id, ctl_cert *ca) {
+  memset(ca, 0, sizeof(*ca));
+  mqg_ca_record rec;
+  mqg_reg_status s = mqg_registry_ca_get(reg, ca_id, &rec);
+  if (s != MQG_REG_OK)
+    return s;
+  char err[256];
+  if (ctl_cert_from_pem(rec.pem, ca, err, sizeof(err)) < 0)
+    s = registry__fail(reg, MQG_REG_UNAVAILABLE, "redis",
+                       "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
+  mqg_ca_record_cleanup(&rec);
+  return s;
 }
 
+mqg_reg_status ctl_cert_register(mqg_registry *reg, const ctl_cert *c, const ctl_cert *ca,
+                                 const char *ca_id, const mqg_cert_reg_opts *o,
+                                 int unlimited, const char *ca_hint) {
+  if (c->info.is_ca)
+    return registry__fail(reg, MQG_REG_INPUT, "input",
+                          "a CA certificate, not a device certificate; CAs go to %s",
+                          ca_hint);
+  if (!ctl_cert_signed_by(c, ca))
+    return registry__fail(reg, MQG_REG_INPUT, "input", "not signed by CA %.16s (%.256s)",
+                          ca_id, ca->info.cn);
+  return registry__cert_register(reg,
+                                 unlimited ? "mqgate_cert_register_unlimited_test_setup"
+                                           : "mqgate_cert_register",
+                                 &c->info, ca_id, o);
+}
+
+int ctl_client_id_ok(const char *id) {
+  return id != NULL && strlen(id) <= MQG_CERTINFO_NAME_MAX && strpbrk(id, "\n\r\t") == NULL;
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "registry_json.h"
 
 const char ctl_settings_help[] =
     "usage: mqgatectl settings show\n"
@@ -61,12 +62,7 @@ static int settings_show(ctl_ctx *ctx, int argc, char **argv) {
   if (ctx->json) {
     ctl_json j;
     ctl_json_init(&j);
-    ctl_json_object(&j, NULL);
-    ctl_json_str(&j, "registration", st.registration);
-    ctl_json_str(&j, "tls_min", st.tls_min);
-    ctl_json_str(&j, "tls_max", st.tls_max);
-    ctl_json_str(&j, "client_id_mode", st.client_id_mode);
-    ctl_json_end_object(&j);
+    ctl_json_value(&j, NULL, mqg_json_settings(&st));
     ctl_json_done(&j);
   } else {
     printf("registration    %s\n"

@@ -350,17 +350,23 @@ mqg_reg_status mqg_registry_ca_delete(mqg_registry *r, const char *id) {
   return fcall_status(r, "mqgate_ca_delete", 2, args, NULL, 0);
 }
 
-mqg_reg_status mqg_registry_cert_register(mqg_registry *r,
-                                          const mqg_certinfo *ci,
-                                          const char *ca_id,
-                                          const mqg_cert_reg_opts *o) {
+mqg_reg_status registry__cert_register(mqg_registry *r, const char *fn,
+                                      const mqg_certinfo *ci, const char *ca_id,
+                                      const mqg_cert_reg_opts *o) {
   char nb[24], na[24];
   snprintf(nb, sizeof(nb), "%" PRId64, ci->not_before);
   snprintf(na, sizeof(na), "%" PRId64, ci->not_after);
   const char *args[] = {ci->fingerprint, ci->serial, ci->cn, ci->ou, ca_id, nb, na,
                         o->client_id ? o->client_id : "", o->activate ? "1" : "0",
                         "manual", o->renews ? o->renews : "", r->actor};
-  return fcall_status(r, "mqgate_cert_register", 12, args, NULL, 0);
+  return fcall_status(r, fn, 12, args, NULL, 0);
+}
+
+mqg_reg_status mqg_registry_cert_register(mqg_registry *r,
+                                          const mqg_certinfo *ci,
+                                          const char *ca_id,
+                                          const mqg_cert_reg_opts *o) {
+  return registry__cert_register(r, "mqgate_cert_register", ci, ca_id, o);
 }
 
 mqg_reg_status mqg_registry_cert_set(mqg_registry *r, const char *fp,

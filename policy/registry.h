@@ -190,7 +190,11 @@ typedef struct {
   int64_t not_after_until; /* not_after < this; INT64_MAX: no bound */
   const char *cursor;      /* where the previous page ended; NULL: start */
   size_t limit;            /* records per page, 1..MQG_REG_PAGE_MAX */
+  char serial_[MQG_CERTINFO_SERIAL_MAX + 3]; /* what |serial| points to after
+                                                mqg_cert_filter_set */
 } mqg_cert_filter;
+
+#define MQG_CERT_FILTER_DAYS_MAX 999999 /* expiring_within_days at most */
 
 #define MQG_REG_PAGE_CALLS 6 /* listing calls at most per page */
 
@@ -206,6 +210,23 @@ typedef struct {
 /* mqg_cert_filter_init sets |f| to "everything, from the start, 50 a
  * page". */
 void mqg_cert_filter_init(mqg_cert_filter *f);
+
+/* mqg_cert_filter_set sets filter |name| of |f| from the text |value|, as
+ * mqgate-admin's query parameters and mqgatectl's options give it (|now|:
+ * Unix seconds):
+ *   serial                hex, "0x..", colons, any case: as stored
+ *   cn, ou                exact (|value| is borrowed)
+ *   status                active, inactive, registered_inactive, revoked;
+ *                         any case, '-' for '_'
+ *   expired               "true": not_after before now; "false": from now
+ *   expiring_within_days  0..MQG_CERT_FILTER_DAYS_MAX: not_after before
+ *                         now + that many days (so the expired too)
+ * Time bounds narrow what |f| already holds. Returns 0, or -1 for an
+ * unknown |name| or a bad |value|, with what the value must be ("must be
+ * hex") in |err| (|errlen| bytes), to follow the caller's name for it. |f|
+ * must not be copied afterwards (|serial| may point into it). */
+int mqg_cert_filter_set(mqg_cert_filter *f, const char *name, const char *value,
+                        int64_t now, char *err, size_t errlen);
 
 /* mqg_registry_ca_get fills |out| with CA |id|; MQG_REG_INPUT (class
  * "notfound") if it is not registered. */

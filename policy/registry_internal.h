@@ -1,4 +1,5 @@
-/* registry_internal.h: what registry.c and registry_list.c share. */
+/* registry_internal.h: what registry.c and registry_list.c share, and the
+ * registration steps of ctl_pem.c (mqgatectl's and mqgate-admin's). */
 #ifndef MQG_REGISTRY_INTERNAL_H
 #define MQG_REGISTRY_INTERNAL_H
 
@@ -55,5 +56,13 @@ redisReply *registry__reply(mqg_registry *r);
  * made once more. */
 mqg_reg_status registry__fcall(mqg_registry *r, const char *fn, int ro, int argc,
                                const char *const *args, redisReply **out);
+
+/* registry__cert_register is mqg_registry_cert_register through library
+ * function |fn|: "mqgate_cert_register", or for mqgatectl's test set-up
+ * flag "mqgate_cert_register_unlimited_test_setup" (the same rules without
+ * the cluster's rate limit, neither checked nor counted). */
+mqg_reg_status registry__cert_register(mqg_registry *r, const char *fn,
+                                      const mqg_certinfo *ci, const char *ca_id,
+                                      const mqg_cert_reg_opts *o);
 
 #endif

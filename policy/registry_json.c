@@ -120,6 +120,36 @@ json_t *mqg_json_ca(const mqg_ca_record *c, int with_pem) {
   return o;
 }
 
+json_t *mqg_json_reg_result(const mqg_certinfo *ci, const char *status, const char *cls,
+                            const char *msg) {
+  json_t *o = json_object();
+  if (o == NULL)
+    return NULL;
+  json_object_set_new(o, "ok", json_boolean(cls == NULL));
+  if (ci != NULL) {
+    TEXT(o, "fp", ci->fingerprint);
+    TEXT(o, "cn", ci->cn);
+  }
+  if (cls == NULL) {
+    TEXT(o, "status", status);
+  } else {
+    TEXT(o, "error", cls);
+    TEXT(o, "message", msg);
+  }
+  return o;
+}
+
+json_t *mqg_json_ca_registered(const mqg_certinfo *ci, const char *subject, int active) {
+  json_t *o = json_object();
+  if (o == NULL)
+    return NULL;
+  TEXT(o, "id", ci->fingerprint);
+  TEXT(o, "cn", ci->cn);
+  TEXT(o, "subject", subject);
+  TEXT(o, "status", active ? "active" : "inactive");
+  return o;
+}
+
 json_t *mqg_json_settings(const mqg_settings *s) {
   json_t *o = json_object();
   if (o == NULL)

@@ -29,6 +29,17 @@ json_t *mqg_json_clients(const mqg_cert_details *d);
  * registered_at certs active_certs, and pem if |with_pem|. */
 json_t *mqg_json_ca(const mqg_ca_record *c, int with_pem);
 
+/* mqg_json_reg_result: the result of one client certificate's
+ * registration, {ok, fp, cn, status} when |cls| is NULL, else {ok, fp, cn,
+ * error: cls, message: msg}; fp and cn only when |ci| is not NULL (a PEM
+ * that did not parse has none). */
+json_t *mqg_json_reg_result(const mqg_certinfo *ci, const char *status, const char *cls,
+                            const char *msg);
+
+/* mqg_json_ca_registered: a CA just registered, {id, cn, subject, status}
+ * (active or inactive). */
+json_t *mqg_json_ca_registered(const mqg_certinfo *ci, const char *subject, int active);
+
 /* mqg_json_settings: registration tls_min tls_max client_id_mode. */
 json_t *mqg_json_settings(const mqg_settings *s);
 

@@ -3,12 +3,14 @@
  * so it sees one instant of the registry and costs Redis O(page + log n).
  * Records borrow their strings from the reply, which the record (or the
  * page, or the list) owns. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "registry_internal.h"
 
 static const char empty[] = "";
@@ -115,6 +117,98 @@ void mqg_cert_filter_init(mqg_cert_filter *f) {
   f->not_after_from = INT64_MIN;
   f->not_after_until = INT64_MAX;
   f->limit = 50;
+}
+
+/* normalize_serial writes serial |in| ("0x..", colons, any case) as the
+ * registry stores it (uppercase hex, whole bytes, no leading zero bytes)
+ * into |out| (|len| bytes); -1 if it is not hex or does not fit. */
+static int normalize_serial(const char *in, char *out, size_t len) {
+  size_t n = 0;
+  if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
+    in += 2;
+  for (; *in; in++) {
+    if (*in == ':')
+      continue;
+    if (!isxdigit((unsigned char)*in) || n + 1 >= len)
+      return -1;
+    out[n++] = (char)toupper((unsigned char)*in);
+  }
+  out[n] = '\0';
+  if (n == 0)
+    return -1;
+  if (n % 2) { /* certinfo keeps whole bytes: "ABC" is 0ABC */
+    if (n + 1 >= len)
+      return -1;
+    memmove(out + 1, out, n + 1);
+    out[0] = '0';
+    n++;
+  }
+  size_t skip = 0;
+  while (n - skip > 2 && out[skip] == '0' && out[skip + 1] == '0')
+    skip += 2;
+  memmove(out, out + skip, n - skip + 1);
+  return 0;
+}
+
+/* status_name returns the status |in| names (any case, '-' for '_') as a
+ * static string, or NULL. */
+static const char *status_name(const char *in) {
+  static const char *const statuses[] = {"active", "inactive", "registered_inactive",
+                                         "revoked"};
+  char st[32];
+  size_t n = 0;
+  for (; in[n] != '\0'; n++) {
+    if (n + 1 == sizeof(st))
+      return NULL;
+    st[n] = in[n] == '-' ? '_' : (char)tolower((unsigned char)in[n]);
+  }
+  st[n] = '\0';
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+    if (strcmp(st, statuses[i]) == 0)
+      return statuses[i];
+  return NULL;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+int mqg_cert_filter_set(mqg_cert_filter *f, const char *name, const char *value,
+                        int64_t now, char *err, size_t errlen) {
+  const char *must = NULL;
+  uint64_t days;
+  if (strcmp(name, "serial") == 0) {
+    if (normalize_serial(value, f->serial_, sizeof(f->serial_)) == 0)
+      f->serial = f->serial_;
+    else
+      must = "must be hex";
+  } else if (strcmp(name, "cn") == 0) {
+    f->cn = value;
+  } else if (strcmp(name, "ou") == 0) {
+    f->ou = value;
+  } else if (strcmp(name, "status") == 0) {
+    if ((f->status = status_name(value)) == NULL)
+      must = "must be active, inactive, registered_inactive or revoked";
+  } else if (strcmp(name, "expired") == 0) {
+    if (strcmp(value, "true") == 0)
+      f->not_after_until = min64(f->not_after_until, now);
+    else if (strcmp(value, "false") == 0)
+      f->not_after_from = now;
+    else
+      must = "must be true or false";
+  } else if (strcmp(name, "expiring_within_days") == 0) {
+    if (mqg_options_parse_uint(value, MQG_CERT_FILTER_DAYS_MAX, &days) == 0)
+      f->not_after_until = min64(f->not_after_until, now + (int64_t)days * 86400);
+    else
+      must = "must be a number of days (0.." STR(MQG_CERT_FILTER_DAYS_MAX) ")";
+  } else {
+    must = "is not a filter";
+  }
+  if (must == NULL)
+    return 0;
+  snprintf(err, errlen, "%s", must);
+  return -1;
 }
 
 /* --- CAs ------------------------------------------------------------------- */

@@ -11,18 +11,15 @@
 #include "ctl.h"
 #include "registry_json.h"
 
-#define DAY 86400
 #define LIST_LIMIT_MAX 100
 #define REGISTER_MAX 100 /* certificates in one POST */
 
 /* --- listing ------------------------------------------------------------------- */
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 void adm_op_cert_list(adm_job *j, mqg_registry *r) {
-  static const char *const params[] = {"serial", "cn", "ou", "status", "ca",
-                                       "expiring_within_days", "expired", "cursor",
-                                       "limit"};
+  /* the first six are mqg_cert_filter_set's names */
+  static const char *const params[] = {"serial", "cn", "ou", "status", "expiring_within_days",
+                                       "expired", "ca", "cursor", "limit"};
   char v[9][300];
   for (int i = 0; i < 9; i++) {
     v[i][0] = '\0';
@@ -34,47 +31,18 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
   mqg_cert_filter f;
   mqg_cert_filter_init(&f);
   int64_t now = (int64_t)time(NULL);
-  char serial[MQG_CERTINFO_SERIAL_MAX + 3], ca[65];
-  if (v[0][0]) {
-    if (ctl_normalize_serial(v[0], serial, sizeof(serial)) < 0) {
-      adm_fail(j, "input", "serial must be hex");
+  char ca[65], err[128];
+  for (int i = 0; i < 6; i++) {
+    if (v[i][0] && mqg_cert_filter_set(&f, params[i], v[i], now, err, sizeof(err)) < 0) {
+      adm_fail(j, "input", "%s %s", params[i], err);
       return;
     }
-    f.serial = serial;
   }
-  f.cn = v[1][0] ? v[1] : NULL;
-  f.ou = v[2][0] ? v[2] : NULL;
-  if (v[3][0]) {
-    if (strcmp(v[3], "active") != 0 && strcmp(v[3], "inactive") != 0 &&
-        strcmp(v[3], "registered_inactive") != 0 && strcmp(v[3], "revoked") != 0) {
-      adm_fail(j, "input", "status must be active, inactive, registered_inactive or revoked");
-      return;
-    }
-    f.status = v[3];
-  }
-  if (v[4][0]) {
-    snprintf(j->arg, sizeof(j->arg), "%.130s", v[4]);
+  if (v[6][0]) {
+    snprintf(j->arg, sizeof(j->arg), "%.130s", v[6]);
     if (adm_resolve(j, r, MQG_REG_KIND_CA, ca) < 0)
       return;
     f.ca = ca;
-  }
-  if (v[5][0]) {
-    uint64_t days;
-    if (mqg_options_parse_uint(v[5], 999999, &days) != 0) {
-      adm_fail(j, "input", "expiring_within_days must be a number of days (0..999999)");
-      return;
-    }
-    f.not_after_until = min64(f.not_after_until, now + (int64_t)days * DAY);
-  }
-  if (v[6][0]) {
-    if (strcmp(v[6], "true") != 0 && strcmp(v[6], "false") != 0) {
-      adm_fail(j, "input", "expired must be true or false");
-      return;
-    }
-    if (strcmp(v[6], "true") == 0)
-      f.not_after_until = min64(f.not_after_until, now);
-    else
-      f.not_after_from = now;
   }
   /* The registry's own cursor (opaque, checked there: INPUT when it is not
    * one it gave). */
@@ -122,34 +90,15 @@ static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca
                             const char **cls) {
   ctl_cert c;
   char err[512];
-  json_t *o = json_object();
-  *cls = "input";
   if (ctl_cert_from_pem(pem, &c, err, sizeof(err)) < 0) {
-    json_object_set_new(o, "ok", json_false());
-    mqg_json_set_text(o, "error", "input");
-    mqg_json_set_text(o, "message", err);
-    return o;
+    *cls = "input";
+    return mqg_json_reg_result(NULL, NULL, *cls, err);
   }
-  mqg_json_set_text(o, "fp", c.info.fingerprint);
-  mqg_json_set_text(o, "cn", c.info.cn);
-  if (c.info.is_ca) {
-    snprintf(err, sizeof(err), "a CA certificate, not a device certificate; CAs go to "
-                               "/api/v1/cas");
-  } else if (!ctl_cert_signed_by(&c, ca)) {
-    snprintf(err, sizeof(err), "not signed by CA %.16s (%.256s)", ca_id, ca->info.cn);
-  } else if (mqg_registry_cert_register(r, &c.info, ca_id, opts) != MQG_REG_OK) {
+  *cls = NULL;
+  if (ctl_cert_register(r, &c, ca, ca_id, opts, 0, "/api/v1/cas") != MQG_REG_OK)
     *cls = mqg_registry_error_class(r);
-    snprintf(err, sizeof(err), "%s", mqg_registry_error(r));
-  } else {
-    *cls = NULL;
-  }
-  json_object_set_new(o, "ok", json_boolean(*cls == NULL));
-  if (*cls == NULL) {
-    mqg_json_set_text(o, "status", opts->activate ? "active" : "registered_inactive");
-  } else {
-    mqg_json_set_text(o, "error", *cls);
-    mqg_json_set_text(o, "message", err);
-  }
+  json_t *o = mqg_json_reg_result(&c.info, opts->activate ? "active" : "registered_inactive",
+                                  *cls, mqg_registry_error(r));
   ctl_cert_cleanup(&c);
   return o;
 }
@@ -173,8 +122,7 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
                          "CA's id) are required");
     goto out;
   }
-  if (client_id == NULL || strlen(client_id) > MQG_CERTINFO_NAME_MAX ||
-      strpbrk(client_id, "\n\r\t") != NULL) {
+  if (!ctl_client_id_ok(client_id)) {
     adm_fail(j, "input", "\"client_id\" must be text of at most %d bytes",
              MQG_CERTINFO_NAME_MAX);
     goto out;
@@ -214,19 +162,12 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
       goto out;
   }
   mqg_cert_reg_opts opts = {.client_id = client_id, .activate = active, .renews = renews_fp};
-  char ca_id[65], err[256];
+  char ca_id[65];
   snprintf(j->arg, sizeof(j->arg), "%.130s", ca_arg);
   if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_id) < 0)
     goto out;
-  mqg_ca_record rec;
-  if (mqg_registry_ca_get(r, ca_id, &rec) != MQG_REG_OK) {
+  if (ctl_ca_load(r, ca_id, &ca) != MQG_REG_OK) {
     adm_reg_fail(j, r);
-    goto out;
-  }
-  int bad = ctl_cert_from_pem(rec.pem, &ca, err, sizeof(err)) < 0;
-  mqg_ca_record_cleanup(&rec);
-  if (bad) {
-    adm_fail(j, "redis", "the stored PEM of CA %.16s does not parse: %s", ca_id, err);
     goto out;
   }
   results = json_array();

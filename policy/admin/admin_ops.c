@@ -245,12 +245,7 @@ void adm_op_ca_register(adm_job *j, mqg_registry *r) {
     if (mqg_registry_ca_register(r, &ca.info, ca.pem, ca.subject, active) != MQG_REG_OK) {
       adm_reg_fail(j, r);
     } else {
-      json_t *o = json_object();
-      mqg_json_set_text(o, "id", ca.info.fingerprint);
-      mqg_json_set_text(o, "cn", ca.info.cn);
-      mqg_json_set_text(o, "subject", ca.subject);
-      mqg_json_set_text(o, "status", active ? "active" : "inactive");
-      adm_ok(j, 201, o);
+      adm_ok(j, 201, mqg_json_ca_registered(&ca.info, ca.subject, active));
     }
   }
   ctl_cert_cleanup(&ca);
