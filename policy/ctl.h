@@ -194,15 +194,13 @@ void ctl_cert_cleanup(ctl_cert *c);
  * parse fails as MQG_REG_UNAVAILABLE, class "redis". */
 mqg_reg_status ctl_ca_load(mqg_registry *reg, const char *ca_id, ctl_cert *ca);
 
-/* ctl_cert_register registers client certificate |c| issued by CA |ca|
- * (registered as |ca_id|, loaded with ctl_ca_load) as |o| says. A CA
- * certificate, or one not signed by |ca|, is refused here as MQG_REG_INPUT
- * (class "input"); |ca_hint| ends the CA certificate's message ("CAs go to
- * <ca_hint>"). |unlimited| (mqgatectl's test set-up flag only) registers
- * without the cluster's rate limit, neither checked nor counted. */
-mqg_reg_status ctl_cert_register(mqg_registry *reg, const ctl_cert *c, const ctl_cert *ca,
-                                 const char *ca_id, const mqg_cert_reg_opts *o,
-                                 int unlimited, const char *ca_hint);
+/* ctl_cert_check says whether client certificate |c| may be registered
+ * under CA |ca| (registered as |ca_id|, loaded with ctl_ca_load), before
+ * the registry is asked: a CA certificate, or one not signed by |ca|, is
+ * refused as MQG_REG_INPUT (class "input", left in |reg|'s error);
+ * |ca_hint| ends the CA certificate's message ("CAs go to <ca_hint>"). */
+mqg_reg_status ctl_cert_check(mqg_registry *reg, const ctl_cert *c, const ctl_cert *ca,
+                              const char *ca_id, const char *ca_hint);
 
 /* ctl_client_id_ok returns 1 if |id| may be registered as a certificate's
  * client ID (text of at most MQG_CERTINFO_NAME_MAX bytes, no tab or line

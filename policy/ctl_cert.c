@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "registry_internal.h"
 #include "registry_json.h"
 
 const char ctl_cert_help[] =
@@ -150,8 +151,11 @@ static int register_one(ctl_ctx *ctx, ctl_json *j, const char *path,
   if (ctl_cert_load(path, &c, err, sizeof(err)) < 0) {
     rc = CTL_EXIT_USAGE;
     cls = "input";
-  } else if ((rc = ctl_cert_register(ctx->reg, &c, ca, ca_id, o, unlimited,
-                                     "'ca register'")) != MQG_REG_OK) {
+  } else if ((rc = ctl_cert_check(ctx->reg, &c, ca, ca_id, "'ca register'")) != MQG_REG_OK ||
+             (rc = registry__cert_register(ctx->reg,
+                                           unlimited ? "mqgate_cert_register_unlimited_test_setup"
+                                                     : "mqgate_cert_register",
+                                           &c.info, ca_id, o)) != MQG_REG_OK) {
     cls = mqg_registry_error_class(ctx->reg);
     msg = mqg_registry_error(ctx->reg);
   }

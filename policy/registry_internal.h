@@ -1,5 +1,8 @@
-/* registry_internal.h: what registry.c and registry_list.c share, and the
- * registration steps of ctl_pem.c (mqgatectl's and mqgate-admin's). */
+/* registry_internal.h: what registry.c, registry_list.c and
+ * registry_admin.c share; mqgatectl uses it too (ctl_pem.c's checks leave
+ * their refusals in the registry's error; ctl_cert.c reaches the test
+ * set-up registration, which no other program may; ctl_migrate.c
+ * pipelines). */
 #ifndef MQG_REGISTRY_INTERNAL_H
 #define MQG_REGISTRY_INTERNAL_H
 

@@ -95,7 +95,8 @@ static json_t *register_one(mqg_registry *r, const char *pem, const ctl_cert *ca
     return mqg_json_reg_result(NULL, NULL, *cls, err);
   }
   *cls = NULL;
-  if (ctl_cert_register(r, &c, ca, ca_id, opts, 0, "/api/v1/cas") != MQG_REG_OK)
+  if (ctl_cert_check(r, &c, ca, ca_id, "/api/v1/cas") != MQG_REG_OK ||
+      mqg_registry_cert_register(r, &c.info, ca_id, opts) != MQG_REG_OK)
     *cls = mqg_registry_error_class(r);
   json_t *o = mqg_json_reg_result(&c.info, opts->activate ? "active" : "registered_inactive",
                                   *cls, mqg_registry_error(r));
