@@ -3,19 +3,12 @@
 // textContent or an attribute, never innerHTML: it can only ever be text.
 
 // el(tag, attrs, ...children): attrs set as attributes ("class", "id",
-// data-*, ...) except "onclick"-style functions under "on"; children are
-// nodes or strings (text nodes).
+// data-*, ...); children are nodes or strings (text nodes).
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === 'on') {
-      for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-    } else if (k === 'text') {
-      e.textContent = String(v);
-    } else {
-      e.setAttribute(k, v === true ? '' : String(v));
-    }
+    e.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) {
     if (c === undefined || c === null || c === false) continue;
@@ -73,6 +66,24 @@ export function confirmAction(title, text, warning, okLabel) {
     d.returnValue = 'cancel';
     d.showModal();
   });
+}
+
+// actionButton makes a button (class "act-<cls>") that asks first (title,
+// text, warning; the button's label confirms), then runs |fn|, says how it
+// went in a toast, and on success runs |after| (a refresh).
+export function actionButton(label, cls, title, text, warning, fn, after) {
+  const b = el('button', { type: 'button', class: 'act-' + cls }, label);
+  b.addEventListener('click', async () => {
+    if (!(await confirmAction(title, text, warning, label))) return;
+    try {
+      await fn();
+      toast(title + ': done');
+      await after();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  return b;
 }
 
 // readFiles reads the files of an <input type=file> as text.

@@ -2,7 +2,7 @@
 // activate / deactivate / delete (each confirmed, saying what it does).
 import { call } from './api.js';
 import { can } from './app.js';
-import { confirmAction, el, readFiles, statusBadge, time, toast, validity } from './dom.js';
+import { actionButton, el, readFiles, statusBadge, time, toast, validity } from './dom.js';
 
 export async function render(root) {
   root.append(el('h1', {}, 'CA certificates'));
@@ -49,20 +49,8 @@ async function refresh(list) {
 
 function actions(c, list) {
   const out = [];
-  const act = (label, cls, title, text, warning, fn) => {
-    const b = el('button', { type: 'button', class: 'act-' + cls }, label);
-    b.addEventListener('click', async () => {
-      if (!(await confirmAction(title, text, warning, label))) return;
-      try {
-        await fn();
-        toast(title + ': done');
-        await refresh(list);
-      } catch (e) {
-        toast(e.message, true);
-      }
-    });
-    out.push(b);
-  };
+  const act = (label, cls, title, text, warning, fn) =>
+    out.push(actionButton(label, cls, title, text, warning, fn, () => refresh(list)));
   const name = '"' + c.cn + '"';
   if (can('operator') && c.status === 'inactive') {
     act('Activate', 'activate', 'Activate CA ' + name,

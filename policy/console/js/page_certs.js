@@ -4,7 +4,7 @@
 // changes, each confirmed with what happens to live connections.
 import { call, query } from './api.js';
 import { can } from './app.js';
-import { confirmAction, el, readFiles, statusBadge, toast, validity } from './dom.js';
+import { actionButton, el, readFiles, statusBadge, toast, validity } from './dom.js';
 
 const PAGE = 20;
 const state = { filters: {}, cursors: [''], page: 0 };
@@ -118,20 +118,8 @@ export async function refresh(root) {
 export function certActions(c, done) {
   const out = [];
   const name = '"' + (c.cn || c.fp.slice(0, 16)) + '"';
-  const act = (label, cls, title, text, warning, fn) => {
-    const b = el('button', { type: 'button', class: 'act-' + cls }, label);
-    b.addEventListener('click', async () => {
-      if (!(await confirmAction(title, text, warning, label))) return;
-      try {
-        await fn();
-        toast(title + ': done');
-        await done();
-      } catch (e) {
-        toast(e.message, true);
-      }
-    });
-    out.push(b);
-  };
+  const act = (label, cls, title, text, warning, fn) =>
+    out.push(actionButton(label, cls, title, text, warning, fn, done));
   const path = '/certificates/' + c.fp;
   if (can('operator') && (c.status === 'inactive' || c.status === 'registered_inactive')) {
     act('Activate', 'activate', 'Activate ' + name, 'The device may connect with this certificate from now on.', '',
