@@ -16,6 +16,7 @@
 
 #include "adm.h"
 #include "certgen.h"
+#include "redis_url.h"
 
 static mqg_httpd *server;
 static uv_signal_t sig_term, sig_int;
@@ -148,6 +149,8 @@ int main(int argc, char **argv) {
   if (s != MQG_REG_OK)
     fprintf(stderr, "mqgate-admin: warning: %s (the API answers 503 until Redis is back)\n",
             probe ? mqg_registry_error(probe) : "out of memory");
+  mqg_registry_free(probe); /* each API thread has its own connection */
+  probe = NULL;
 
   mqg_httpd_config hc = {
       .max_connections = cfg.max_connections,
@@ -177,10 +180,13 @@ int main(int argc, char **argv) {
   uv_signal_init(loop, &sig_int);
   uv_signal_start(&sig_term, on_stop, SIGTERM);
   uv_signal_start(&sig_int, on_stop, SIGINT);
+  mqg_redis_addr a; /* named without the credentials the URL may hold */
+  mqg_redis_url_parse(cfg.redis, &a); /* it parsed: the probe connected */
   fprintf(stderr, "mqgate-admin: console and API on %s://%s/ (console files %s, registry "
-          "%s prefix %s, %u threads)\n",
-          cfg.plain_http ? "http" : "https", cfg.listen, dir, cfg.redis, cfg.redis_prefix,
-          cfg.threads);
+          "Redis %s:%d db %d prefix %s, %u threads)\n",
+          cfg.plain_http ? "http" : "https", cfg.listen, dir, a.host, a.port, a.db,
+          cfg.redis_prefix, cfg.threads);
+  explicit_bzero(&a, sizeof(a));
   uv_run(loop, UV_RUN_DEFAULT);
   rc = 0;
   fprintf(stderr, "mqgate-admin: stopped\n");

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 
-from harness import (MQGATECTL, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
+from harness import (MQGATECTL, Admin, Mosquitto, Mqgate, Pki, Redis, Workdir, check,
                      client_context, finish, handshake_error, wait_for)
 
 P = "t23"
@@ -69,6 +69,16 @@ try:
     check(r.returncode == 0 and redis.cli("-n", "3", "DBSIZE") not in ("", "0"),
           "a password and /3: the CA is written to database 3 (%s keys there)" %
           redis.cli("-n", "3", "DBSIZE"))
+
+    # --- mqgate-admin: the URL's password is never printed ---------------------------
+    adm = Admin(wd, "redis://fleet:fleet-secret@127.0.0.1:%d/0" % redis.port, prefix=P,
+                plain=True)
+    check(wait_for(lambda: "console and API on" in adm.text()) and
+          "fleet-secret" not in adm.text() and
+          "Redis 127.0.0.1:%d db 0" % redis.port in adm.text(),
+          "mqgate-admin names its Redis without the URL's password")
+    adm.proc.terminate()
+    adm.proc.wait(10)
 
     # --- mqgate -------------------------------------------------------------------
     args = ["--auth", "registry", "--redis", url, "--redis-prefix", P]
