@@ -18,6 +18,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "hex.h"
 #include "log.h"
 #include "lua_library.h"
 #include "metrics.h"
@@ -70,15 +71,6 @@ struct mqg_lookup {
   mqg_lookup_cb cb; /* NULL once cancelled */
   void *arg;
 };
-
-void mqg_hex32(const uint8_t b[32], char out[65]) {
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = digits[b[i] >> 4];
-    out[2 * i + 1] = digits[b[i] & 15];
-  }
-  out[64] = '\0';
-}
 
 static void start(mqg_regclient *rc);
 static void resolve(mqg_regclient *rc);
@@ -544,8 +536,8 @@ mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
                                  const uint8_t ca_id[32], const char *cn,
                                  mqg_lookup_cb cb, void *arg) {
   char fp_hex[65], ca_hex[65];
-  mqg_hex32(fp, fp_hex);
-  mqg_hex32(ca_id, ca_hex);
+  mqg_hex_encode(fp, 32, fp_hex);
+  mqg_hex_encode(ca_id, 32, ca_hex);
   const char *args[] = {fp_hex, ca_hex, cn};
   return send_call(rc, 1, "mqgate_lookup", 3, args, cb, arg);
 }
@@ -553,7 +545,7 @@ mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
 mqg_lookup *mqg_regclient_register(mqg_regclient *rc, const mqg_certinfo *info,
                                    const uint8_t ca_id[32], mqg_lookup_cb cb, void *arg) {
   char ca_hex[65], nb[24], na[24];
-  mqg_hex32(ca_id, ca_hex);
+  mqg_hex_encode(ca_id, 32, ca_hex);
   snprintf(nb, sizeof(nb), "%lld", (long long)info->not_before);
   snprintf(na, sizeof(na), "%lld", (long long)info->not_after);
   const char *args[] = {info->fingerprint, ca_hex, info->serial, info->cn, info->ou,
@@ -577,7 +569,7 @@ void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *cl
     return;
   }
   char hex[65], now[24];
-  mqg_hex32(fp, hex);
+  mqg_hex_encode(fp, 32, hex);
   snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
   const char *argv[] = {"FCALL", "mqgate_touch", "0", rc->prefix, hex, client_id, now};
   size_t lens[] = {5, 12, 1, strlen(rc->prefix), 64, client_id_len, strlen(now)};
@@ -630,7 +622,7 @@ int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb 
   q->cb = cb;
   q->arg = arg;
   char hex[65];
-  mqg_hex32(fp, hex);
+  mqg_hex_encode(fp, 32, hex);
   if (redisAsyncCommand(rc->cmd, on_status, q, "FCALL_RO mqgate_status 0 %s %s", rc->prefix,
                         hex) != REDIS_OK) {
     free(q);

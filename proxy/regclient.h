@@ -171,7 +171,4 @@ typedef void (*mqg_tickets_cb)(void *arg, int64_t at, const uint8_t *keys, size_
 int mqg_regclient_ticket_keys(mqg_regclient *rc, const uint8_t candidate[160],
                               unsigned rotate_s, mqg_tickets_cb cb, void *arg);
 
-/* mqg_hex32 writes the 64 lowercase hex digits of |b| (32 bytes) and a NUL. */
-void mqg_hex32(const uint8_t b[32], char out[65]);
-
 #endif
