@@ -408,7 +408,7 @@ static void on_cas(void *arg, const char *pem, size_t len, int recheck) {
     recheck_all(w);
 }
 
-static void on_settings(void *arg, const mqg_reg_settings *s) {
+static void on_settings(void *arg, const mqg_settings *s) {
   mqg_worker *w = arg;
   mqg_proxy_opts *o = w->opts;
   uint16_t lo = o->tls_min_default, hi = o->tls_max_default;

@@ -681,20 +681,12 @@ static void on_settings(redisAsyncContext *ac, void *r, void *priv) {
   mqg_regclient *rc = ac->data;
   if (reply == NULL || rc->closing || reply->type != REDIS_REPLY_ARRAY)
     return;
-  mqg_reg_settings s;
-  memset(&s, 0, sizeof(s));
+  mqg_settings s;
+  memset(&s, 0, sizeof(s)); /* "" where unset: the owner's defaults apply */
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
-    if (k == NULL || v == NULL)
-      continue;
-    if (strcmp(k, "tls_min") == 0)
-      snprintf(s.tls_min, sizeof(s.tls_min), "%s", v);
-    else if (strcmp(k, "tls_max") == 0)
-      snprintf(s.tls_max, sizeof(s.tls_max), "%s", v);
-    else if (strcmp(k, "registration") == 0)
-      snprintf(s.registration, sizeof(s.registration), "%s", v);
-    else if (strcmp(k, "client_id_mode") == 0)
-      snprintf(s.client_id_mode, sizeof(s.client_id_mode), "%s", v);
+    if (k != NULL && v != NULL)
+      mqg_settings_set(&s, k, v); /* other fields: not a setting, ignored */
   }
   rc->hooks->on_settings(rc->arg, &s);
 }

@@ -8,6 +8,8 @@
   X(hex, hex_encode)                                                        \
   X(hex, hex_digit)                                                         \
   X(hex, hex_decode)                                                        \
+  /* policy/settings.c */                                                   \
+  X(settings, settings_set)                                                 \
   X(cache, cache_basic)                                                     \
   X(cache, cache_bounded)                                                   \
   X(cache, cache_tokens)                                                    \
