@@ -12,6 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "hex.h"
+
 /* Where Debian's android-libboringssl puts libcrypto (after realpath(3):
  * /lib is /usr/lib on a merged-/usr system). */
 #define DEBIAN_LIBCRYPTO "/usr/lib/*/android/libcrypto.so.0"
@@ -42,8 +44,7 @@ static int file_sha256(const char *path, char hex[2 * SHA256_DIGEST_LENGTH + 1])
   fclose(f);
   uint8_t md[SHA256_DIGEST_LENGTH];
   SHA256_Final(md, &ctx);
-  for (size_t i = 0; i < sizeof(md); i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  mqg_hex_encode(md, sizeof(md), hex);
   return rc;
 }
 

@@ -11,7 +11,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-static const char hex_lower[] = "0123456789abcdef";
+#include "hex.h"
+
 static const char hex_upper[] = "0123456789ABCDEF";
 
 void mqg_certinfo_fingerprint(const uint8_t *der, size_t len,
@@ -166,11 +167,7 @@ int mqg_certinfo_from_x509(X509 *x, const uint8_t *der, size_t len, mqg_certinfo
     goto out;
 
   mqg_certinfo_fingerprint(der, len, out->sha256);
-  for (size_t i = 0; i < 32; i++) {
-    out->fingerprint[2 * i] = hex_lower[out->sha256[i] >> 4];
-    out->fingerprint[2 * i + 1] = hex_lower[out->sha256[i] & 15];
-  }
-  out->fingerprint[64] = '\0';
+  mqg_hex_encode(out->sha256, 32, out->fingerprint);
   rc = 0;
 
 out:

@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "certinfo.h"
+#include "hex.h"
 
 /* A serial number: the DER contents of its INTEGER, minimal. */
 typedef struct {
@@ -326,8 +327,7 @@ static int add_crl(struct build *b, const char *src, X509_CRL *crl) {
   s->ncrls++; /* from here on freed with the set, whatever happens */
   memcpy(c->issuer, key, 32);
   snprintf(c->issuer_cn, sizeof(c->issuer_cn), "%s", cn);
-  for (int i = 0; i < 8; i++)
-    snprintf(c->issuer_id + 2 * i, 3, "%02x", key[i]);
+  mqg_hex_encode(key, 8, c->issuer_id);
   c->source = strdup(src);
   if (c->source == NULL) {
     set_err(b->err, b->errlen, "%s: out of memory", src);

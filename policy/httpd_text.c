@@ -1,8 +1,8 @@
 /* httpd_text.c: the pure functions of httpd.h: reason phrases and query
  * parameter decoding (fuzzed: tests/fuzz/fuzz_query.c). */
-#include <ctype.h>
 #include <string.h>
 
+#include "hex.h"
 #include "httpd.h"
 
 const char *mqg_http_status_text(int code) {
@@ -14,13 +14,6 @@ const char *mqg_http_status_text(int code) {
 #undef STATUS_CASE
   }
   return "Unknown";
-}
-
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  ch = tolower(ch);
-  return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
 int mqg_http_query_get(const char *q, const char *name, char *out, size_t len) {
@@ -38,7 +31,8 @@ int mqg_http_query_get(const char *q, const char *name, char *out, size_t len) {
         } else if (ch == '%') {
           if (v + 2 >= p + plen) /* "%" or "%A" at the end */
             return -1;
-          int hi = hexval(v[1]), lo = hexval(v[2]);
+          int hi = mqg_hex_digit((unsigned char)v[1]);
+          int lo = mqg_hex_digit((unsigned char)v[2]);
           if (hi < 0 || lo < 0)
             return -1;
           ch = hi * 16 + lo;

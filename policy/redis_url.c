@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 /* parse_uint reads the decimal digits of [s, end) into |*out| (at most
  * |max|); none, or anything else, is -EINVAL. */
 static int parse_uint(const char *s, const char *end, long max, int *out) {
@@ -24,16 +26,6 @@ static int parse_uint(const char *s, const char *end, long max, int *out) {
   return 0;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* decode percent-decodes [s, end) into |out| (|cap| bytes with the NUL);
  * -EINVAL for a bad escape, a NUL byte or no room. */
 static int decode(const char *s, const char *end, char *out, size_t cap) {
@@ -41,9 +33,12 @@ static int decode(const char *s, const char *end, char *out, size_t cap) {
   while (s < end) {
     int c = (unsigned char)*s++;
     if (c == '%') {
-      if (end - s < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
+      if (end - s < 2)
         return -EINVAL;
-      c = hexval(s[0]) * 16 + hexval(s[1]);
+      int hi = mqg_hex_digit((unsigned char)s[0]), lo = mqg_hex_digit((unsigned char)s[1]);
+      if (hi < 0 || lo < 0)
+        return -EINVAL;
+      c = hi * 16 + lo;
       s += 2;
     }
     if (c == 0 || n + 1 >= cap)

@@ -397,16 +397,8 @@ mqg_reg_status mqg_registry_settings_get(mqg_registry *r, mqg_settings *out) {
   for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
        i += 2) {
     const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
-    if (k == NULL || v == NULL)
-      continue;
-    if (strcmp(k, "registration") == 0)
-      snprintf(out->registration, sizeof(out->registration), "%s", v);
-    else if (strcmp(k, "tls_min") == 0)
-      snprintf(out->tls_min, sizeof(out->tls_min), "%s", v);
-    else if (strcmp(k, "tls_max") == 0)
-      snprintf(out->tls_max, sizeof(out->tls_max), "%s", v);
-    else if (strcmp(k, "client_id_mode") == 0)
-      snprintf(out->client_id_mode, sizeof(out->client_id_mode), "%s", v);
+    if (k != NULL && v != NULL)
+      mqg_settings_set(out, k, v); /* other fields: not a setting, ignored */
   }
   freeReplyObject(reply);
   return MQG_REG_OK;

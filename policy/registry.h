@@ -22,6 +22,7 @@
 
 #include "certinfo.h"
 #include "schema.h"
+#include "settings.h"
 
 /*  X(name, exit code, class of the message) */
 #define MQG_REG_STATUS_MAP(X)                                                 \
@@ -175,13 +176,6 @@ typedef struct {
   int64_t deleted_at;
   char last_status[32];  /* its status when deleted (not revoked) */
 } mqg_cert_tombstone;
-
-typedef struct {
-  char registration[16];   /* manual | auto */
-  char tls_min[8];         /* "1.0".."1.3" */
-  char tls_max[8];
-  char client_id_mode[16]; /* default | strict */
-} mqg_settings;
 
 /* Filters of a certificate listing; combined with AND. */
 typedef struct {

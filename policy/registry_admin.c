@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "hex.h"
 #include "registry_internal.h"
 
 /* --- tokens -------------------------------------------------------------------- */
@@ -30,8 +31,7 @@ int mqg_token_generate(char out[MQG_TOKEN_LEN + 1]) {
 void mqg_token_hash(const char *token, char out[65]) {
   uint8_t md[SHA256_DIGEST_LENGTH];
   SHA256((const uint8_t *)token, strlen(token), md);
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  mqg_hex_encode(md, sizeof(md), out);
 }
 
 mqg_reg_status mqg_registry_token_create(mqg_registry *r, const char *name,

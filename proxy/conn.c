@@ -46,6 +46,7 @@
 
 #include <openssl/err.h>
 
+#include "hex.h"
 #include "internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -183,7 +184,7 @@ static void outcome(mqg_conn *c, mqg_reason reason, const char *detail) {
   const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
   conn__format_peer(c, peer, sizeof(peer));
   if (c->peer.has_cert)
-    mqg_hex32(c->peer.sha256, fp);
+    mqg_hex_encode(c->peer.sha256, 32, fp);
   snprintf(dur, sizeof(dur), "%llu", (unsigned long long)(uv_now(&c->w->loop) - c->t_start));
   snprintf(why, sizeof(why), "%s%s%s", mqg_reason_text(reason), detail && detail[0] ? ": " : "",
            detail ? detail : "");

@@ -34,6 +34,7 @@
 
 #include <openssl/ssl.h>
 
+#include "hex.h"
 #include "internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -217,7 +218,7 @@ static void on_complete_answer(void *arg, const mqg_reg_answer *a) {
       c->register_after = 0;
       MQG_COUNT(auto_registered, 1);
       char fp[65];
-      mqg_hex32(c->peer.sha256, fp);
+      mqg_hex_encode(c->peer.sha256, 32, fp);
       const mqg_log_field f[] = {{"fp", fp}, {"cn", c->peer.cn}, {"source", "auto"}};
       mqg_log_event(MQG_LOG_INFO, "registered", f, sizeof(f) / sizeof(f[0]));
     }
@@ -351,20 +352,10 @@ static void on_ready(void *arg) {
 
 static void on_down(void *arg) { atomic_fetch_sub(&mqg_metrics.registry_links_ready, 1); }
 
-static int hex_to_fp(const char *hex, uint8_t out[32]) {
-  for (int i = 0; i < 32; i++) {
-    unsigned v;
-    if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-      return -1;
-    out[i] = (uint8_t)v;
-  }
-  return 0;
-}
-
 static void on_cert_event(void *arg, const char *fp_hex, const char *status) {
   mqg_worker *w = arg;
   uint8_t fp[32];
-  if (hex_to_fp(fp_hex, fp) != 0)
+  if (mqg_hex_decode(fp_hex, sizeof(fp), fp) != 0)
     return;
   mqg_cache_drop(w->opts->cache, fp);
   mqg_reason r = mqg_reason_of_registry(status);
@@ -417,7 +408,7 @@ static void on_cas(void *arg, const char *pem, size_t len, int recheck) {
     recheck_all(w);
 }
 
-static void on_settings(void *arg, const mqg_reg_settings *s) {
+static void on_settings(void *arg, const mqg_settings *s) {
   mqg_worker *w = arg;
   mqg_proxy_opts *o = w->opts;
   uint16_t lo = o->tls_min_default, hi = o->tls_max_default;

@@ -18,6 +18,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "hex.h"
 #include "log.h"
 #include "lua_library.h"
 #include "metrics.h"
@@ -70,15 +71,6 @@ struct mqg_lookup {
   mqg_lookup_cb cb; /* NULL once cancelled */
   void *arg;
 };
-
-void mqg_hex32(const uint8_t b[32], char out[65]) {
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = digits[b[i] >> 4];
-    out[2 * i + 1] = digits[b[i] & 15];
-  }
-  out[64] = '\0';
-}
 
 static void start(mqg_regclient *rc);
 static void resolve(mqg_regclient *rc);
@@ -549,8 +541,8 @@ mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
                                  const uint8_t ca_id[32], const char *cn,
                                  mqg_lookup_cb cb, void *arg) {
   char fp_hex[65], ca_hex[65];
-  mqg_hex32(fp, fp_hex);
-  mqg_hex32(ca_id, ca_hex);
+  mqg_hex_encode(fp, 32, fp_hex);
+  mqg_hex_encode(ca_id, 32, ca_hex);
   const char *args[] = {fp_hex, ca_hex, cn};
   return send_call(rc, 1, "mqgate_lookup", 3, args, cb, arg);
 }
@@ -558,7 +550,7 @@ mqg_lookup *mqg_regclient_lookup(mqg_regclient *rc, const uint8_t fp[32],
 mqg_lookup *mqg_regclient_register(mqg_regclient *rc, const mqg_certinfo *info,
                                    const uint8_t ca_id[32], mqg_lookup_cb cb, void *arg) {
   char ca_hex[65], nb[24], na[24];
-  mqg_hex32(ca_id, ca_hex);
+  mqg_hex_encode(ca_id, 32, ca_hex);
   snprintf(nb, sizeof(nb), "%lld", (long long)info->not_before);
   snprintf(na, sizeof(na), "%lld", (long long)info->not_after);
   const char *args[] = {info->fingerprint, ca_hex, info->serial, info->cn, info->ou,
@@ -582,7 +574,7 @@ void mqg_regclient_touch(mqg_regclient *rc, const uint8_t fp[32], const char *cl
     return;
   }
   char hex[65], now[24];
-  mqg_hex32(fp, hex);
+  mqg_hex_encode(fp, 32, hex);
   snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
   const char *argv[] = {"FCALL", "mqgate_touch", "0", rc->prefix, hex, client_id, now};
   size_t lens[] = {5, 12, 1, strlen(rc->prefix), 64, client_id_len, strlen(now)};
@@ -635,7 +627,7 @@ int mqg_regclient_status(mqg_regclient *rc, const uint8_t fp[32], mqg_status_cb 
   q->cb = cb;
   q->arg = arg;
   char hex[65];
-  mqg_hex32(fp, hex);
+  mqg_hex_encode(fp, 32, hex);
   if (redisAsyncCommand(rc->cmd, on_status, q, "FCALL_RO mqgate_status 0 %s %s", rc->prefix,
                         hex) != REDIS_OK) {
     free(q);
@@ -694,20 +686,12 @@ static void on_settings(redisAsyncContext *ac, void *r, void *priv) {
   mqg_regclient *rc = ac->data;
   if (reply == NULL || rc->closing || reply->type != REDIS_REPLY_ARRAY)
     return;
-  mqg_reg_settings s;
-  memset(&s, 0, sizeof(s));
+  mqg_settings s;
+  memset(&s, 0, sizeof(s)); /* "" where unset: the owner's defaults apply */
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
-    if (k == NULL || v == NULL)
-      continue;
-    if (strcmp(k, "tls_min") == 0)
-      snprintf(s.tls_min, sizeof(s.tls_min), "%s", v);
-    else if (strcmp(k, "tls_max") == 0)
-      snprintf(s.tls_max, sizeof(s.tls_max), "%s", v);
-    else if (strcmp(k, "registration") == 0)
-      snprintf(s.registration, sizeof(s.registration), "%s", v);
-    else if (strcmp(k, "client_id_mode") == 0)
-      snprintf(s.client_id_mode, sizeof(s.client_id_mode), "%s", v);
+    if (k != NULL && v != NULL)
+      mqg_settings_set(&s, k, v); /* other fields: not a setting, ignored */
   }
   rc->hooks->on_settings(rc->arg, &s);
 }

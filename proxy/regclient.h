@@ -20,16 +20,10 @@
 
 #include "certinfo.h"
 #include "reason.h"
+#include "settings.h"
 
 typedef struct mqg_regclient mqg_regclient;
 typedef struct mqg_lookup mqg_lookup;
-
-/* Cluster settings as read from P:settings; "" where unset. */
-typedef struct {
-  char tls_min[8], tls_max[8];
-  char registration[16];
-  char client_id_mode[16];
-} mqg_reg_settings;
 
 /* What the owner (the worker) is told. All run on the worker's loop. */
 typedef struct {
@@ -53,8 +47,9 @@ typedef struct {
    * live session may have lost its standing (a CA registered or activated
    * takes none away). */
   void (*on_cas)(void *arg, const char *pem, size_t len, int recheck);
-  /* Cluster settings were read (at ready and on every "settings" event). */
-  void (*on_settings)(void *arg, const mqg_reg_settings *s);
+  /* Cluster settings were read (at ready and on every "settings" event);
+   * a field is "" where P:settings has none. */
+  void (*on_settings)(void *arg, const mqg_settings *s);
   /* "tickets ..." arrived: the cluster's session-ticket keys changed. */
   void (*on_tickets_event)(void *arg);
 } mqg_regclient_hooks;
@@ -171,8 +166,5 @@ typedef void (*mqg_tickets_cb)(void *arg, int64_t at, const uint8_t *keys, size_
  * ready. */
 int mqg_regclient_ticket_keys(mqg_regclient *rc, const uint8_t candidate[160],
                               unsigned rotate_s, mqg_tickets_cb cb, void *arg);
-
-/* mqg_hex32 writes the 64 lowercase hex digits of |b| (32 bytes) and a NUL. */
-void mqg_hex32(const uint8_t b[32], char out[65]);
 
 #endif

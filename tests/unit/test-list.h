@@ -4,6 +4,12 @@
  * body is TEST_IMPL(name) in tests/unit/<folder>/test_<group>.c. */
 #define TEST_LIST(X)                                                        \
   X(reason, reason_table)                                                   \
+  /* policy/hex.c */                                                        \
+  X(hex, hex_encode)                                                        \
+  X(hex, hex_digit)                                                         \
+  X(hex, hex_decode)                                                        \
+  /* policy/settings.c */                                                   \
+  X(settings, settings_set)                                                 \
   X(cache, cache_basic)                                                     \
   X(cache, cache_bounded)                                                   \
   X(cache, cache_tokens)                                                    \
