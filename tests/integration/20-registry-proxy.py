@@ -42,8 +42,9 @@ try:
     metrics_port = free_port()
     gate = Mqgate(wd, pki, broker.port, args + ["--metrics", "127.0.0.1:%d" % metrics_port])
     gate2 = Mqgate(wd, pki, broker.port, args)
-    check(wait_for(lambda: "registry: connected" in gate.text() and
-                   "registry: connected" in gate2.text()), "both proxies reach Redis")
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text() and
+                   "serving: every worker is ready" in gate2.text()),
+          "both proxies reach Redis (every worker has read the CAs)")
 
     def connect(port, name, client_id="", level=4):
         c = Client(port, ctx[name])

@@ -49,7 +49,7 @@ try:
     c("settings", "set", "registration", "auto")
     gate = Mqgate(wd, pki, broker.port, ["--auth", "registry", "--redis", redis.url,
                                          "--redis-prefix", P])
-    check(wait_for(lambda: gate.text().count("registry: connected") >= 2),
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()),
           "proxy reaches Redis")
 
     def connects(name, client_id=""):

@@ -34,7 +34,7 @@ try:
     gate = Mqgate(wd, pki, broker.port, [
         "--auth", "registry", "--redis", "redis://127.0.0.1:%d/0" % relay.port,
         "--redis-prefix", P, "--workers", "1", "--metrics", "127.0.0.1:%d" % metrics])
-    check(wait_for(lambda: "registry: connected" in gate.text()), "proxy reaches Redis")
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()), "proxy reaches Redis")
 
     def ctx(name):
         return client_context(pki.wd.file(name + ".crt"), pki.wd.file(name + ".key"),

@@ -83,7 +83,7 @@ try:
     # --- mqgate -------------------------------------------------------------------
     args = ["--auth", "registry", "--redis", url, "--redis-prefix", P]
     gate = Mqgate(wd, pki, broker.port, args + ["--redis-password-file", pwfile])
-    check(wait_for(lambda: "registry: connected" in gate.text()),
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()),
           "mqgate reaches Redis with the ACL user and the password file")
     ctx = client_context(dev[0], dev[1], pki.ca_cert)
     check(handshake_error(gate.port, ctx) == "", "a registered device connects")
@@ -92,7 +92,7 @@ try:
     gate.stop()
 
     env_gate = Mqgate(wd, pki, broker.port, args, env={"MQGATE_REDIS_PASSWORD": "fleet-secret"})
-    check(wait_for(lambda: "registry: connected" in env_gate.text()),
+    check(wait_for(lambda: "serving: every worker is ready" in env_gate.text()),
           "mqgate with $MQGATE_REDIS_PASSWORD")
     env_gate.stop()
 

@@ -31,7 +31,7 @@ try:
         "--auth", "registry", "--redis", redis.url, "--redis-prefix", P,
         "--metrics", "127.0.0.1:%d" % metrics, "--max-connect-size", "80k",
         "--max-pending-records", "16", "--workers", "1"])
-    check(wait_for(lambda: "registry: connected" in gate.text()), "proxy reaches Redis")
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()), "proxy reaches Redis")
     ctx = client_context(dev[0], dev[1], pki.ca_cert)
 
     def session(client_id):
@@ -87,7 +87,7 @@ try:
     gate2 = Mqgate(wd, pki, broker.port, [
         "--auth", "registry", "--redis", redis.url, "--redis-prefix", P,
         "--source-connections", "2", "--metrics", "127.0.0.1:%d" % free_port()])
-    check(wait_for(lambda: "registry: connected" in gate2.text()), "second proxy up")
+    check(wait_for(lambda: "serving: every worker is ready" in gate2.text()), "second proxy up")
 
     def hold():
         cl = Client(gate2.port, ctx)

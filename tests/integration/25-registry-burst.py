@@ -59,8 +59,8 @@ try:
     relay = HoldRelay(redis.port, "sub")
     args_b = [a if a != redis.url else "redis://127.0.0.1:%d/0" % relay.port for a in args]
     gate_b = Mqgate(wd, pki, broker.port, args_b + ["--metrics", "127.0.0.1:%d" % mb])
-    check(wait_for(lambda: "registry: connected" in gate_a.text() and
-                   "registry: connected" in gate_b.text()), "two proxies reach Redis")
+    check(wait_for(lambda: "serving: every worker is ready" in gate_a.text() and
+                   "serving: every worker is ready" in gate_b.text()), "two proxies reach Redis")
 
     def live(port, row, n):
         """A session with a subscription, or None unless CONNACK 0 and SUBACK."""

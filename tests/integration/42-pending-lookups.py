@@ -29,7 +29,7 @@ try:
                                          "--redis-prefix", PREFIX, "--workers", "1",
                                          "--max-pending-lookups", "4",
                                          "--metrics", "127.0.0.1:%d" % mport])
-    check(wait_for(lambda: "registry: connected" in gate.text()), "mqgate up")
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()), "mqgate up")
 
     async def attempt(ctx):
         try:

@@ -53,7 +53,7 @@ try:
     broker = Mosquitto(wd)
     gate = Mqgate(wd, pki, broker.port, ["--auth", "registry", "--redis", redis.url,
                                          "--redis-prefix", PREFIX])
-    check(wait_for(lambda: "registry: connected" in gate.text()), "mqgate reaches Redis")
+    check(wait_for(lambda: "serving: every worker is ready" in gate.text()), "mqgate reaches Redis")
     admin = Admin(wd, redis.url, PREFIX)
     token = admin_token(redis.url, "console-test", "admin", PREFIX)
 
