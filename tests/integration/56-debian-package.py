@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 
-from harness import BUILD, Mosquitto, Redis, Workdir, check, finish, free_port, wait_for
+from harness import (BUILD, Mosquitto, Redis, Workdir, cache_value, check, finish, free_port,
+                     wait_for)
 from sdnotify import NotifySocket
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
@@ -43,17 +44,6 @@ def skip(why):
 
 def phase(name):
     print("--- %s (%.1f s)" % (name, time.monotonic() - T0), flush=True)
-
-
-def cache_value(key):
-    try:
-        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 if os.geteuid() != 0:

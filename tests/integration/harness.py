@@ -28,6 +28,18 @@ TEST_CLIENT = os.path.join(BUILD, "tests", "mqg-test-client")
 _results = {"passed": 0, "failed": []}
 
 
+def cache_value(key):
+    """The value of |key| in the build's CMakeCache.txt ("" when unset)."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def check(cond, what):
     """Records one assertion; finish() exits non-zero if any failed."""
     print(("ok     " if cond else "FAILED ") + what, flush=True)
