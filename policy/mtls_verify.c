@@ -366,3 +366,21 @@ out:
   X509_free(x);
   return r;
 }
+
+size_t mqg_mtls_chain(const STACK_OF(CRYPTO_BUFFER) *chain, const CRYPTO_BUFFER **out,
+                      size_t cap) {
+  size_t n = chain != NULL ? sk_CRYPTO_BUFFER_num(chain) : 0;
+  if (n > cap)
+    return SIZE_MAX;
+  for (size_t i = 0; i < n; i++)
+    out[i] = sk_CRYPTO_BUFFER_value(chain, i);
+  return n;
+}
+
+mqg_reason mqg_mtls_dates(int64_t now, int64_t not_before, int64_t not_after) {
+  if (now < not_before)
+    return MQG_REASON_CERT_NOT_YET_VALID;
+  if (now > not_after)
+    return MQG_REASON_CERT_EXPIRED;
+  return MQG_REASON_OK;
+}

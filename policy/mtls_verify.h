@@ -61,4 +61,16 @@ mqg_reason mqg_mtls_verify(const mqg_mtls_verifier *v,
                            int64_t now, mqg_certinfo *leaf,
                            uint8_t anchor_id[32]);
 
+/* mqg_mtls_chain puts the certificates of |chain| (the TLS stack's peer
+ * chain, NULL for none) in |out|, at most |cap| of them: returns their
+ * count, or SIZE_MAX (nothing written) for a longer chain. */
+size_t mqg_mtls_chain(const STACK_OF(CRYPTO_BUFFER) *chain, const CRYPTO_BUFFER **out,
+                      size_t cap);
+
+/* mqg_mtls_dates says whether |now| falls in a certificate's validity
+ * period [|not_before|, |not_after|] (Unix seconds, as certinfo gives them):
+ * MQG_REASON_OK, CERT_NOT_YET_VALID or CERT_EXPIRED. For answers kept
+ * after a whole check (caches), where only the time has moved. */
+mqg_reason mqg_mtls_dates(int64_t now, int64_t not_before, int64_t not_after);
+
 #endif

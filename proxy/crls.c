@@ -589,18 +589,6 @@ void mqg_crls_close(void) {
 
 /* --- checking ---------------------------------------------------------- */
 
-/* chain_of copies the peer's chain into |out| (at most |cap|); returns the
- * count, or SIZE_MAX if it is longer. */
-static size_t chain_of(const STACK_OF(CRYPTO_BUFFER) *chain, const CRYPTO_BUFFER **out,
-                       size_t cap) {
-  size_t n = chain != NULL ? sk_CRYPTO_BUFFER_num(chain) : 0;
-  if (n > cap)
-    return SIZE_MAX;
-  for (size_t i = 0; i < n; i++)
-    out[i] = sk_CRYPTO_BUFFER_value(chain, i);
-  return n;
-}
-
 mqg_reason mqg_crls_check(const STACK_OF(CRYPTO_BUFFER) *chain, mqg_reason verdict) {
   /* A handshake that misses a set just put in force is checked again by
    * the re-check that follows it (crls.h). */
@@ -613,7 +601,7 @@ mqg_reason mqg_crls_check(const STACK_OF(CRYPTO_BUFFER) *chain, mqg_reason verdi
   if (s == NULL)
     return verdict;
   const CRYPTO_BUFFER *certs[MQG_CRL_CHAIN_MAX];
-  size_t n = chain_of(chain, certs, MQG_CRL_CHAIN_MAX);
+  size_t n = mqg_mtls_chain(chain, certs, MQG_CRL_CHAIN_MAX);
   mqg_crl_result res;
   mqg_crl_status st = n == SIZE_MAX ? MQG_CRL_ERROR
                                     : mqg_crl_check_chain(s, certs, n, (int64_t)time(NULL), &res);
@@ -655,7 +643,7 @@ void crls__recheck(mqg_worker *w) {
         c->peer.reason != MQG_REASON_OK)
       continue;
     const CRYPTO_BUFFER *certs[MQG_CRL_CHAIN_MAX];
-    size_t n = chain_of(SSL_get0_peer_certificates(c->ssl), certs, MQG_CRL_CHAIN_MAX);
+    size_t n = mqg_mtls_chain(SSL_get0_peer_certificates(c->ssl), certs, MQG_CRL_CHAIN_MAX);
     mqg_crl_result res;
     checked++;
     if (n == SIZE_MAX || mqg_crl_check_chain(s, certs, n, now, &res) != MQG_CRL_REVOKED)

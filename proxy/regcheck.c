@@ -54,14 +54,6 @@ static enum ssl_verify_result_t decide(mqg_conn *c, SSL *ssl, mqg_reason r,
   return ssl_verify_invalid;
 }
 
-static mqg_reason check_dates(int64_t nb, int64_t na) {
-  int64_t now = (int64_t)time(NULL);
-  if (now < nb)
-    return MQG_REASON_CERT_NOT_YET_VALID;
-  if (now > na)
-    return MQG_REASON_CERT_EXPIRED;
-  return MQG_REASON_OK;
-}
 
 /* ask_done ends one registry call of |c|; returns its cache entry. */
 static mqg_cache_entry *ask_done(mqg_conn *c) {
@@ -144,15 +136,12 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
   if (c->lookup_state == LOOKUP_DONE)
     return decide(c, ssl, c->lookup_verdict, out_alert);
 
-  const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(ssl);
-  size_t n = chain ? sk_CRYPTO_BUFFER_num(chain) : 0;
+  const CRYPTO_BUFFER *certs[MQG_MTLS_MAX_DEPTH];
+  size_t n = mqg_mtls_chain(SSL_get0_peer_certificates(ssl), certs, MQG_MTLS_MAX_DEPTH);
   if (n == 0)
     return decide(c, ssl, MQG_REASON_NO_CERT, out_alert);
-  if (n > MQG_MTLS_MAX_DEPTH)
+  if (n == SIZE_MAX)
     return decide(c, ssl, MQG_REASON_CHAIN_TOO_LONG, out_alert);
-  const CRYPTO_BUFFER *certs[MQG_MTLS_MAX_DEPTH];
-  for (size_t i = 0; i < n; i++)
-    certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
   mqg_certinfo_fingerprint(CRYPTO_BUFFER_data(certs[0]), CRYPTO_BUFFER_len(certs[0]),
                            peer->sha256);
   peer->has_cert = 1;
@@ -172,7 +161,7 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
       return decide(c, ssl, hit.verdict, out_alert);
     if (!fresh)
       return decide(c, ssl, MQG_REASON_REGISTRY_UNAVAILABLE, out_alert);
-    return decide(c, ssl, check_dates(hit.not_before, hit.not_after), out_alert);
+    return decide(c, ssl, mqg_mtls_dates((int64_t)time(NULL), hit.not_before, hit.not_after), out_alert);
   }
 
   if (w->verifier == NULL) /* no CA read yet, or the last read failed */
@@ -236,13 +225,10 @@ static mqg_reason chain_ca(mqg_conn *c) {
     return MQG_REASON_OK;
   if (c->w->verifier == NULL)
     return MQG_REASON_REGISTRY_UNAVAILABLE;
-  const STACK_OF(CRYPTO_BUFFER) *chain = SSL_get0_peer_certificates(c->ssl);
-  size_t n = chain ? sk_CRYPTO_BUFFER_num(chain) : 0;
-  if (n == 0 || n > MQG_MTLS_MAX_DEPTH)
-    return MQG_REASON_NO_CERT;
   const CRYPTO_BUFFER *certs[MQG_MTLS_MAX_DEPTH];
-  for (size_t i = 0; i < n; i++)
-    certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
+  size_t n = mqg_mtls_chain(SSL_get0_peer_certificates(c->ssl), certs, MQG_MTLS_MAX_DEPTH);
+  if (n == 0 || n == SIZE_MAX)
+    return MQG_REASON_NO_CERT;
   mqg_certinfo *info = malloc(sizeof(*info));
   if (info == NULL)
     return MQG_REASON_REGISTRY_UNAVAILABLE;

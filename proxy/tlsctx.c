@@ -100,9 +100,7 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
       peer->has_cert = 1;
       free(peer->cn);
       peer->cn = hit.cn[0] != '\0' ? strdup(hit.cn) : NULL;
-      r = now < hit.not_before  ? MQG_REASON_CERT_NOT_YET_VALID
-          : now > hit.not_after ? MQG_REASON_CERT_EXPIRED
-                                : MQG_REASON_OK;
+      r = mqg_mtls_dates(now, hit.not_before, hit.not_after);
       goto done;
     }
   }
@@ -110,11 +108,9 @@ enum ssl_verify_result_t mqg_tls_check_peer(SSL *ssl, uint8_t *out_alert) {
   memset(&info, 0, sizeof(info));
   if (t->verifier == NULL) {
     r = MQG_REASON_UNKNOWN_CA; /* no check configured: fail closed */
-  } else if (n > MAX_PEER_CHAIN) {
+  } else if (mqg_mtls_chain(chain, certs, MAX_PEER_CHAIN) == SIZE_MAX) {
     r = MQG_REASON_CHAIN_TOO_LONG;
   } else {
-    for (size_t i = 0; i < n; i++)
-      certs[i] = sk_CRYPTO_BUFFER_value(chain, i);
     r = mqg_mtls_verify(t->verifier, certs, n, now, &info, NULL);
   }
   if (info.fingerprint[0] != '\0') {
