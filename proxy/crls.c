@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,21 +396,6 @@ static void watch_dirs(void) {
 
 /* --- metrics ---------------------------------------------------------- */
 
-struct text {
-  char *buf;
-  size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(t->len < t->cap ? t->buf + t->len : NULL,
-                    t->len < t->cap ? t->cap - t->len : 0, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    t->len += (size_t)n;
-}
-
 /* label writes |s| as a Prometheus label value (quotes, backslashes and
  * line ends escaped; other control bytes as '?'). */
 static void label(char *out, size_t cap, const char *s) {
@@ -429,6 +413,8 @@ static void label(char *out, size_t cap, const char *s) {
   out[o] = '\0';
 }
 
+#define PUT(...) mqg_metrics_appendf(buf, cap, &len, __VA_ARGS__)
+
 /* format_metrics appends the series of the CRLs in force to /metrics. */
 static size_t format_metrics(char *buf, size_t cap, void *arg) {
   static const char *const series[][2] = {
@@ -438,15 +424,15 @@ static size_t format_metrics(char *buf, size_t cap, void *arg) {
        "nextUpdate of a CRL in force, Unix seconds (none: no nextUpdate)"},
       {"mqgate_crl_stale", "1 while a CRL in force is past its nextUpdate"},
   };
-  struct text t = {buf, cap, 0};
+  size_t len = 0;
   int deny;
   int64_t now = (int64_t)time(NULL);
   mqg_crl_set *s = get1(&deny);
   size_t n = s != NULL ? mqg_crl_set_count(s) : 0;
-  put(&t, "# HELP mqgate_crls_loaded CRLs in force\n# TYPE mqgate_crls_loaded gauge\n"
-          "mqgate_crls_loaded %zu\n", n);
+  PUT("# HELP mqgate_crls_loaded CRLs in force\n# TYPE mqgate_crls_loaded gauge\n"
+      "mqgate_crls_loaded %zu\n", n);
   for (size_t k = 0; k < 4 && n > 0; k++) {
-    put(&t, "# HELP %s %s\n# TYPE %s gauge\n", series[k][0], series[k][1], series[k][0]);
+    PUT("# HELP %s %s\n# TYPE %s gauge\n", series[k][0], series[k][1], series[k][0]);
     for (size_t i = 0; i < n; i++) {
       mqg_crl_info info;
       char file[512];
@@ -458,12 +444,12 @@ static size_t format_metrics(char *buf, size_t cap, void *arg) {
       if (k == 2 && info.next_update == 0)
         continue;
       label(file, sizeof(file), info.source);
-      put(&t, "%s{issuer=\"%s\",issuer_id=\"%s\",file=\"%s\"} %lld\n", series[k][0],
+      PUT("%s{issuer=\"%s\",issuer_id=\"%s\",file=\"%s\"} %lld\n", series[k][0],
           info.issuer_cn, info.issuer_id, file, v);
     }
   }
   mqg_crl_set_free(s);
-  return t.len;
+  return len;
 }
 
 /* --- configuration --------------------------------------------------- */

@@ -2,6 +2,7 @@
  * limits (connections, header size, timeouts), no request bodies. */
 #include "metrics.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,16 @@ void mqg_metrics_refused(mqg_reason r) {
   atomic_fetch_add_explicit(&mqg_metrics.refusals[r], 1, memory_order_relaxed);
 }
 
-#define APPEND(...)                                                           \
-  do {                                                                        \
-    int n_ = snprintf(buf + (len < cap ? len : cap), len < cap ? cap - len : 0, \
-                      __VA_ARGS__);                                           \
-    if (n_ > 0)                                                               \
-      len += (size_t)n_;                                                      \
-  } while (0)
+void mqg_metrics_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    *len += (size_t)n;
+}
+
+#define APPEND(...) mqg_metrics_appendf(buf, cap, &len, __VA_ARGS__)
 
 size_t mqg_metrics_format(char *buf, size_t cap) {
   size_t len = 0;

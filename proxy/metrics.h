@@ -90,6 +90,13 @@ void mqg_metrics_set_cache_size_fn(size_t (*fn)(void *), void *arg);
  * length needed when |cap| was too small. Called on the metrics thread. */
 void mqg_metrics_set_extra_fn(size_t (*fn)(char *buf, size_t cap, void *arg), void *arg);
 
+/* mqg_metrics_appendf appends printf-formatted text at |*len| of |buf|
+ * (|cap| bytes), as much as fits, and adds its whole length to |*len|:
+ * past |cap|, |*len| is the length the text needs. For such functions. */
+__attribute__((format(printf, 4, 5))) void mqg_metrics_appendf(char *buf, size_t cap,
+                                                               size_t *len, const char *fmt,
+                                                               ...);
+
 /* The process's counters. */
 extern mqg_metrics_t mqg_metrics;
 
