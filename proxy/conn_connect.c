@@ -110,8 +110,7 @@ static void connect_ready(mqg_conn *c, size_t plen) {
   c->level = m.level;
   const uint8_t *id = mqg_connect_client_id(pkt, &m);
   size_t id_len = m.client_id_len;
-  /* The certificate's identity: its registered client ID, else its CN. */
-  const char *own = c->peer.client_id ? c->peer.client_id : c->peer.cn;
+  const char *own = conn__identity(c);
   if (id_len == 0 && own != NULL) {
     id = (const uint8_t *)own;
     id_len = strlen(own);

@@ -241,6 +241,12 @@ enum conn_end {
                        * state nothing is owed to it: as NOW */
 };
 
+/* conn__identity is the certificate's identity: its registered client ID,
+ * else its CN; NULL without either. */
+static inline const char *conn__identity(const mqg_conn *c) {
+  return c->peer.client_id ? c->peer.client_id : c->peer.cn;
+}
+
 /* conn__accept takes over |fd|, accepted from |peer| (|plen| bytes). */
 void conn__accept(mqg_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
                   mqg_admit_ticket ticket);

@@ -295,7 +295,7 @@ static int connack_gather(mqg_conn *c, const uint8_t *data, size_t len) {
   CBB cbb;
   uint8_t *out = NULL;
   size_t out_len = 0;
-  const char *id = c->peer.client_id ? c->peer.client_id : c->peer.cn ? c->peer.cn : "";
+  const char *id = conn__identity(c) ? conn__identity(c) : "";
   if (!CBB_init(&cbb, plen + strlen(id) + 8) ||
       !mqg_connack_add_assigned_id(c->in.data + c->in.off, plen, (const uint8_t *)id,
                                    strlen(id), &cbb) ||
