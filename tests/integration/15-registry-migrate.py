@@ -5,13 +5,11 @@ client ID and associated clients, the CAs' counts; layout 1's indexes go;
 identities held twice are reported; a proxy names the layout-1 registry
 before and serves the migrated one after."""
 import json
-import os
 import re
-import subprocess
 
 from harness import (Client, Mosquitto, Mqgate, Pki, Redis, Workdir, check, client_context,
                      connect_packet, ctl, finish, handshake_error, wait_for)
-from harness_registry import (Layout, cert_facts)
+from harness_registry import Layout, cert_facts, layout1
 
 P = "t15"
 wd = Workdir()
@@ -21,13 +19,7 @@ try:
     broker = Mosquitto(wd)
     lay = Layout(redis, P)
 
-    def v1(fn, *args):
-        r = subprocess.run(["redis-cli", "-p", str(redis.port), "FCALL", fn, "0", P] +
-                           [str(a) for a in args], capture_output=True, text=True)
-        return r.stdout.strip()
-
-    lib = open(os.path.join(os.path.dirname(__file__), "fixtures", "layout1.lua")).read()
-    check(redis.cli("FUNCTION", "LOAD", "REPLACE", lib) == "mqgate_v1", "layout 1's library loaded")
+    v1 = layout1(redis, P)
     ca = cert_facts(pki.ca_cert)
     check(v1("mqgate_ca_register", ca["fp"], ca["pem"], "CN=Test Fleet CA", ca["cn"],
              ca["serial"], ca["not_before"], ca["not_after"], 1) == "active", "v1: CA registered")

@@ -2,11 +2,8 @@
 layout-1 registry whose associated-clients key of one certificate is not a
 sorted set (ZREVRANGE answers WRONGTYPE) is left as it was, exit 3 with
 the error named; once the key is mended, the migration runs through."""
-import os
-import subprocess
-
 from harness import Pki, Redis, Workdir, check, ctl, finish
-from harness_registry import cert_facts
+from harness_registry import cert_facts, layout1
 
 P = "t16"
 wd = Workdir()
@@ -14,13 +11,7 @@ try:
     pki = Pki(wd)
     redis = Redis(wd)
 
-    def v1(fn, *args):
-        r = subprocess.run(["redis-cli", "-p", str(redis.port), "FCALL", fn, "0", P] +
-                           [str(a) for a in args], capture_output=True, text=True)
-        return r.stdout.strip()
-
-    lib = open(os.path.join(os.path.dirname(__file__), "fixtures", "layout1.lua")).read()
-    check(redis.cli("FUNCTION", "LOAD", "REPLACE", lib) == "mqgate_v1", "layout 1's library loaded")
+    v1 = layout1(redis, P)
     ca = cert_facts(pki.ca_cert)
     v1("mqgate_ca_register", ca["fp"], ca["pem"], "CN=Test Fleet CA", ca["cn"],
        ca["serial"], ca["not_before"], ca["not_after"], 1)

@@ -14,6 +14,22 @@ import time
 from harness import Resp, free_port
 
 
+def layout1(redis, prefix):
+    """Loads layout 1's library (fixtures/layout1.lua, what mqgatectl
+    migrate starts from) into |redis|; returns v1(fn, *args), which calls
+    its function |fn| for |prefix| and gives redis-cli's answer."""
+    import os
+    lib = open(os.path.join(os.path.dirname(__file__), "fixtures", "layout1.lua")).read()
+    if redis.cli("FUNCTION", "LOAD", "REPLACE", lib) != "mqgate_v1":
+        raise RuntimeError("layout 1's library did not load")
+
+    def v1(fn, *args):
+        r = subprocess.run(["redis-cli", "-p", str(redis.port), "FCALL", fn, "0", prefix] +
+                           [str(a) for a in args], capture_output=True, text=True)
+        return r.stdout.strip()
+    return v1
+
+
 def cert_facts(path):
     """The registry's facts of the certificate in |path|, as mqgate computes
     them (certinfo.h): fp, serial, cn, ou, not_before, not_after, pem."""

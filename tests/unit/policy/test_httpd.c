@@ -66,7 +66,52 @@ struct split_state {
   int port;
   int answered, good;
   mqg_httpd *h;
+  _Atomic int done; /* the client thread has finished */
 };
+
+/* connect_to opens a connection to 127.0.0.1:|port| with Nagle off. */
+static int connect_to(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+static void on_close_timer(uv_timer_t *t) {
+  struct split_state *s = t->data;
+  if (!atomic_load(&s->done))
+    return;
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, NULL);
+  mqg_httpd_close(s->h);
+}
+
+/* serve runs a server as |cfg| says (its arg: |s|) on a loop of its own
+ * until |client|, run on a thread, has finished (it sets s->done). */
+static int serve(mqg_httpd_config *cfg, void (*client)(void *), struct split_state *s) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  cfg->arg = s;
+  s->h = mqg_httpd_new(&loop, cfg);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  ASSERT_EQ(mqg_httpd_listen(s->h, (const struct sockaddr *)&a), 0);
+  s->port = mqg_httpd_port(s->h);
+  ASSERT(s->port > 0);
+  uv_thread_t th;
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  t.data = s;
+  uv_timer_start(&t, on_close_timer, 10, 10);
+  ASSERT_EQ(uv_thread_create(&th, client, s), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_thread_join(&th);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return 0;
+}
 
 static void on_req(mqg_http_req *req, void *arg) {
   struct split_state *s = arg;
@@ -85,12 +130,7 @@ static void on_req(mqg_http_req *req, void *arg) {
 
 static void client(void *arg) {
   struct split_state *s = arg;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  int fd = connect_to(s->port);
   size_t n = sizeof(request) - 1;
   /* One keep-alive connection, the request split at every byte. */
   for (size_t cut = 1; cut < n; cut++) {
@@ -108,39 +148,15 @@ static void client(void *arg) {
     ASSERT(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
   }
   close(fd);
-}
-
-static void on_close_timer(uv_timer_t *t) {
-  struct split_state *s = t->data;
-  if (s->answered < (int)sizeof(request) - 2)
-    return;
-  uv_timer_stop(t);
-  uv_close((uv_handle_t *)t, NULL);
-  mqg_httpd_close(s->h);
+  atomic_store(&s->done, 1);
 }
 
 TEST_IMPL(httpd_request_split) {
-  uv_loop_t loop;
-  ASSERT_EQ(uv_loop_init(&loop), 0);
   struct split_state s = {0};
-  mqg_httpd_config cfg = {.max_body_bytes = 64, .handler = on_req, .arg = &s};
-  s.h = mqg_httpd_new(&loop, &cfg);
-  struct sockaddr_in a;
-  uv_ip4_addr("127.0.0.1", 0, &a);
-  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
-  s.port = mqg_httpd_port(s.h);
-  ASSERT(s.port > 0);
-  uv_thread_t th;
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  t.data = &s;
-  uv_timer_start(&t, on_close_timer, 10, 10);
-  ASSERT_EQ(uv_thread_create(&th, client, &s), 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_thread_join(&th);
+  mqg_httpd_config cfg = {.max_body_bytes = 64, .handler = on_req};
+  ASSERT_EQ(serve(&cfg, client, &s), 0);
   ASSERT_EQ(s.answered, (int)sizeof(request) - 2);
   ASSERT_EQ(s.good, s.answered);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
   return 0;
 }
 
@@ -163,15 +179,10 @@ static void on_req_pipelined(mqg_http_req *req, void *arg) {
 
 static void client_pipelined(void *arg) {
   struct split_state *s = arg;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  int fd = connect_to(s->port);
   /* well under the server's request timeout (5 s): a stall fails the read */
   struct timeval tv = {2, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
   ASSERT_EQ(write(fd, pipelined, sizeof(pipelined) - 1), (ssize_t)sizeof(pipelined) - 1);
   usleep(100 * 1000);
   ASSERT_EQ(write(fd, pipelined_rest, sizeof(pipelined_rest) - 1),
@@ -190,53 +201,19 @@ static void client_pipelined(void *arg) {
   ASSERT(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
   ASSERT(strstr(resp + 17, "HTTP/1.1 200 OK\r\n") != NULL);
   close(fd);
-}
-
-static void on_close_timer_pipelined(uv_timer_t *t) {
-  struct split_state *s = t->data;
-  if (s->answered < 2)
-    return;
-  uv_timer_stop(t);
-  uv_close((uv_handle_t *)t, NULL);
-  mqg_httpd_close(s->h);
+  atomic_store(&s->done, 1);
 }
 
 TEST_IMPL(httpd_pipelined_partial) {
-  uv_loop_t loop;
-  ASSERT_EQ(uv_loop_init(&loop), 0);
   struct split_state s = {0};
-  mqg_httpd_config cfg = {.request_timeout_ms = 5000, .handler = on_req_pipelined, .arg = &s};
-  s.h = mqg_httpd_new(&loop, &cfg);
-  struct sockaddr_in a;
-  uv_ip4_addr("127.0.0.1", 0, &a);
-  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
-  s.port = mqg_httpd_port(s.h);
-  ASSERT(s.port > 0);
-  uv_thread_t th;
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  t.data = &s;
-  uv_timer_start(&t, on_close_timer_pipelined, 10, 10);
-  ASSERT_EQ(uv_thread_create(&th, client_pipelined, &s), 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_thread_join(&th);
+  mqg_httpd_config cfg = {.request_timeout_ms = 5000, .handler = on_req_pipelined};
+  ASSERT_EQ(serve(&cfg, client_pipelined, &s), 0);
   ASSERT_EQ(s.answered, 2);
   ASSERT_EQ(s.good, 2);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
   return 0;
 }
 
 /* --- over the connection cap: a 503 with the common headers --------------- */
-
-static int connect_to(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  return fd;
-}
-
-static _Atomic int busy_done;
 
 static void client_busy(void *arg) {
   struct split_state *s = arg;
@@ -256,38 +233,12 @@ static void client_busy(void *arg) {
          NULL);
   close(second);
   close(first);
-  atomic_store(&busy_done, 1);
-}
-
-static void on_close_timer_busy(uv_timer_t *t) {
-  struct split_state *s = t->data;
-  if (!atomic_load(&busy_done))
-    return;
-  uv_timer_stop(t);
-  uv_close((uv_handle_t *)t, NULL);
-  mqg_httpd_close(s->h);
+  atomic_store(&s->done, 1);
 }
 
 TEST_IMPL(httpd_busy_headers) {
-  uv_loop_t loop;
-  ASSERT_EQ(uv_loop_init(&loop), 0);
   struct split_state s = {0};
   mqg_httpd_config cfg = {.max_connections = 1, .common_headers = "X-Common: yes\r\n",
-                          .handler = on_req, .arg = &s};
-  s.h = mqg_httpd_new(&loop, &cfg);
-  struct sockaddr_in a;
-  uv_ip4_addr("127.0.0.1", 0, &a);
-  ASSERT_EQ(mqg_httpd_listen(s.h, (const struct sockaddr *)&a), 0);
-  s.port = mqg_httpd_port(s.h);
-  ASSERT(s.port > 0);
-  uv_thread_t th;
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  t.data = &s;
-  uv_timer_start(&t, on_close_timer_busy, 10, 10);
-  ASSERT_EQ(uv_thread_create(&th, client_busy, &s), 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_thread_join(&th);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
-  return 0;
+                          .handler = on_req};
+  return serve(&cfg, client_busy, &s);
 }
