@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -152,8 +153,6 @@ out:
 
 int mqg_tls_ticket_keys_read(const char *path, mqg_ticket_key *keys, size_t *n, char *err,
                              size_t errlen) {
-  static char buf[FILE_MAX + 1];
-  static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
   size_t len;
   char why[160];
   int rc = -EINVAL;
@@ -162,8 +161,13 @@ int mqg_tls_ticket_keys_read(const char *path, mqg_ticket_key *keys, size_t *n, 
     snprintf(err, errlen, "ticket keys %s: %s", path, strerror(errno));
     return -EINVAL;
   }
-  pthread_mutex_lock(&buf_lock);
-  len = fread(buf, 1, sizeof(buf), f);
+  char *buf = malloc(FILE_MAX + 1);
+  if (buf == NULL) {
+    snprintf(err, errlen, "ticket keys %s: out of memory", path);
+    fclose(f);
+    return -EINVAL;
+  }
+  len = fread(buf, 1, FILE_MAX + 1, f);
   if (ferror(f))
     snprintf(err, errlen, "ticket keys %s: read error", path);
   else if (len > FILE_MAX)
@@ -172,8 +176,8 @@ int mqg_tls_ticket_keys_read(const char *path, mqg_ticket_key *keys, size_t *n, 
     snprintf(err, errlen, "ticket keys %s: %s", path, why);
   else
     rc = 0;
-  OPENSSL_cleanse(buf, sizeof(buf));
-  pthread_mutex_unlock(&buf_lock);
+  OPENSSL_cleanse(buf, FILE_MAX + 1);
+  free(buf);
   fclose(f);
   return rc;
 }
