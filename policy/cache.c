@@ -50,9 +50,16 @@ void mqg_cache_free(mqg_cache *c) {
 
 int mqg_cache_get(mqg_cache *c, const uint8_t fp[32], uint64_t now_ms,
                   mqg_cache_entry *out) {
+  return mqg_cache_get_token(c, fp, now_ms, out, NULL);
+}
+
+int mqg_cache_get_token(mqg_cache *c, const uint8_t fp[32], uint64_t now_ms,
+                        mqg_cache_entry *out, mqg_cache_token *token) {
   struct node *n;
   int hit = 0;
   pthread_mutex_lock(&c->lock);
+  if (token != NULL)
+    *token = (mqg_cache_token){c->gen_all, c->gen_bucket[fp[0]]};
   HASH_FIND(hh, c->table, fp, 32, n);
   if (n != NULL) {
     if (now_ms - n->e.fetched_ms > c->ttl_ms) {

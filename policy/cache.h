@@ -64,6 +64,12 @@ void mqg_cache_free(mqg_cache *c);
 int mqg_cache_get(mqg_cache *c, const uint8_t fp[32], uint64_t now_ms,
                   mqg_cache_entry *out);
 
+/* mqg_cache_get_token is mqg_cache_get that also gives the token of |fp|
+ * (mqg_cache_token_of) in |*token|, taken under the same lock: a lookup
+ * and the token to judge its answer by for one lock instead of two. */
+int mqg_cache_get_token(mqg_cache *c, const uint8_t fp[32], uint64_t now_ms,
+                        mqg_cache_entry *out, mqg_cache_token *token);
+
 /* mqg_cache_put stores a copy of |e|, replacing any entry for the same
  * fingerprint. Returns 0, or -ENOMEM (the cache is then unchanged). */
 int mqg_cache_put(mqg_cache *c, const mqg_cache_entry *e);

@@ -146,12 +146,11 @@ enum ssl_verify_result_t regcheck__verify(mqg_tls_peer *peer, SSL *ssl, uint8_t 
                            peer->sha256);
   peer->has_cert = 1;
 
-  /* The token first: an invalidation between it and the read makes the
-   * answer stale at completion, never the other way round. */
-  c->token = mqg_cache_token_of(w->opts->cache, peer->sha256);
+  /* The token with the read: an invalidation after it makes the answer
+   * stale at completion. */
   int fresh = mqg_regclient_down_ms(w->reg) <= w->opts->redis_stale_ms;
   mqg_cache_entry hit;
-  if (mqg_cache_get(w->opts->cache, peer->sha256, uv_now(&w->loop), &hit)) {
+  if (mqg_cache_get_token(w->opts->cache, peer->sha256, uv_now(&w->loop), &hit, &c->token)) {
     MQG_COUNT(cache_hits, 1);
     free(peer->cn);
     free(peer->client_id);

@@ -88,6 +88,14 @@ TEST_IMPL(cache_tokens) {
   /* A token taken after the invalidations is fresh again. */
   to = mqg_cache_token_of(c, other.fp);
   ASSERT_EQ(mqg_cache_put_fresh(c, &other, to), 1);
+  /* A lookup's token is the token of that moment, hit or miss. */
+  mqg_cache_token tg;
+  ASSERT_EQ(mqg_cache_get_token(c, other.fp, 0, &got, &tg), 1);
+  ASSERT(mqg_cache_token_fresh(c, other.fp, tg));
+  ASSERT_EQ(mqg_cache_get_token(c, a.fp, 0, &got, &tg), 0); /* dropped above */
+  ASSERT(mqg_cache_token_fresh(c, a.fp, tg));
+  mqg_cache_drop(c, a.fp);
+  ASSERT(!mqg_cache_token_fresh(c, a.fp, tg));
   mqg_cache_free(c);
   return 0;
 }
