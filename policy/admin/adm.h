@@ -152,9 +152,10 @@ json_t *adm_body_json(adm_job *j);
  * (|def| when absent); -1 after adm_fail. */
 int adm_query_size(adm_job *j, const char *name, size_t def, size_t max, size_t *out);
 
-/* adm_resolve resolves j->arg as a CA id or certificate fingerprint; -1
- * after adm_reg_fail. */
-int adm_resolve(adm_job *j, mqg_registry *r, mqg_reg_kind kind, char out[65]);
+/* adm_resolve resolves |in| (the path's {id}, a query or body value) as a
+ * CA id or certificate fingerprint (prefixes accepted); -1 after
+ * adm_reg_fail. */
+int adm_resolve(adm_job *j, mqg_registry *r, mqg_reg_kind kind, const char *in, char out[65]);
 
 /* Operations (names after their routes). */
 void adm_op_whoami(adm_job *j, mqg_registry *r);

@@ -39,8 +39,7 @@ void adm_op_cert_list(adm_job *j, mqg_registry *r) {
     }
   }
   if (v[6][0]) {
-    snprintf(j->arg, sizeof(j->arg), "%.130s", v[6]);
-    if (adm_resolve(j, r, MQG_REG_KIND_CA, ca) < 0)
+    if (adm_resolve(j, r, MQG_REG_KIND_CA, v[6], ca) < 0)
       return;
     f.ca = ca;
   }
@@ -158,14 +157,12 @@ void adm_op_cert_register(adm_job *j, mqg_registry *r) {
     goto out;
   }
   if (renews[0]) {
-    snprintf(j->arg, sizeof(j->arg), "%.130s", renews);
-    if (adm_resolve(j, r, MQG_REG_KIND_CERT, renews_fp) < 0)
+    if (adm_resolve(j, r, MQG_REG_KIND_CERT, renews, renews_fp) < 0)
       goto out;
   }
   mqg_cert_reg_opts opts = {.client_id = client_id, .activate = active, .renews = renews_fp};
   char ca_id[65];
-  snprintf(j->arg, sizeof(j->arg), "%.130s", ca_arg);
-  if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_id) < 0)
+  if (adm_resolve(j, r, MQG_REG_KIND_CA, ca_arg, ca_id) < 0)
     goto out;
   if (ctl_ca_load(r, ca_id, &ca) != MQG_REG_OK) {
     adm_reg_fail(j, r);
@@ -210,7 +207,7 @@ void adm_op_cert_get(adm_job *j, mqg_registry *r) {
   char fp[65];
   mqg_cert_details d;
   mqg_cert_tombstone tomb;
-  if (adm_resolve(j, r, MQG_REG_KIND_CERT, fp) < 0)
+  if (adm_resolve(j, r, MQG_REG_KIND_CERT, j->arg, fp) < 0)
     return;
   if (mqg_registry_cert_get(r, fp, &d, &tomb) != MQG_REG_OK) {
     adm_reg_fail(j, r); /* a deleted one: 404, the message says revoked or deleted */
@@ -223,7 +220,7 @@ void adm_op_cert_get(adm_job *j, mqg_registry *r) {
 
 static void cert_change(adm_job *j, mqg_registry *r, const char *action) {
   char fp[65], status[32] = "deleted";
-  if (adm_resolve(j, r, MQG_REG_KIND_CERT, fp) < 0)
+  if (adm_resolve(j, r, MQG_REG_KIND_CERT, j->arg, fp) < 0)
     return;
   mqg_reg_status s = strcmp(action, "delete") == 0 ? mqg_registry_cert_delete(r, fp)
                                                    : mqg_registry_cert_set(r, fp, action, status);

@@ -103,8 +103,9 @@ json_t *adm_body_json(adm_job *j) {
   return o;
 }
 
-int adm_resolve(adm_job *j, mqg_registry *r, mqg_reg_kind kind, char out[65]) {
-  if (mqg_registry_resolve(r, kind, j->arg, out) != MQG_REG_OK) {
+int adm_resolve(adm_job *j, mqg_registry *r, mqg_reg_kind kind, const char *in,
+                char out[65]) {
+  if (mqg_registry_resolve(r, kind, in, out) != MQG_REG_OK) {
     adm_reg_fail(j, r);
     return -1;
   }
@@ -213,7 +214,7 @@ void adm_op_ca_list(adm_job *j, mqg_registry *r) {
 void adm_op_ca_get(adm_job *j, mqg_registry *r) {
   char id[65];
   mqg_ca_record c;
-  if (adm_resolve(j, r, MQG_REG_KIND_CA, id) < 0)
+  if (adm_resolve(j, r, MQG_REG_KIND_CA, j->arg, id) < 0)
     return;
   if (mqg_registry_ca_get(r, id, &c) != MQG_REG_OK) {
     adm_reg_fail(j, r);
@@ -254,7 +255,7 @@ void adm_op_ca_register(adm_job *j, mqg_registry *r) {
 
 static void ca_change(adm_job *j, mqg_registry *r, const char *action) {
   char id[65];
-  if (adm_resolve(j, r, MQG_REG_KIND_CA, id) < 0)
+  if (adm_resolve(j, r, MQG_REG_KIND_CA, j->arg, id) < 0)
     return;
   int del = strcmp(action, "delete") == 0;
   mqg_reg_status s = del ? mqg_registry_ca_delete(r, id) : mqg_registry_ca_set(r, id, action);
