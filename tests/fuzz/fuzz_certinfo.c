@@ -27,15 +27,7 @@
 #include "certgen.h"
 #include "certinfo.h"
 #include "mtls_verify.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 #define DAY 86400
 #define T0 1767225600 /* 2026-01-01: "now" of every verification */

@@ -23,15 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 #define MAX_ARGS 64
 

@@ -16,17 +16,9 @@
 #include <openssl/mem.h>
 
 #include "mqtt_connack.h"
+#include "fuzz_check.h"
 
 #define MAX_SIZE (64 * 1024)
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
 
 /* add_id runs mqg_connack_add_assigned_id; on success returns the output
  * (OPENSSL_free it) and its length in |*out_len|, else NULL. */

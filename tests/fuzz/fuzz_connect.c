@@ -17,17 +17,9 @@
 #include <openssl/mem.h>
 
 #include "mqtt_connect.h"
+#include "fuzz_check.h"
 
 #define MAX_SIZE (64 * 1024) /* --max-connect-size default */
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
 
 /* same_range compares bytes [a_off, a_off + n) of |a| and [b_off, ...) of
  * |b|. */

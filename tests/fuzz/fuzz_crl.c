@@ -30,15 +30,7 @@
 
 #include "certgen.h"
 #include "crl.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 #define T0 1767225600 /* 2026-01-01 */
 

@@ -18,15 +18,7 @@
 #include <openssl/bytestring.h>
 
 #include "mqtt_frame.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 static mqg_parse_status reference(const uint8_t *p, size_t len, size_t max, size_t *hlen,
                                   size_t *plen) {

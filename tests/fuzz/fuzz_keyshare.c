@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "tlsgroups.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 static void check_order(const mqg_tls_groups *g, const mqg_tls_groups *out) {
   CHECK(out->n == g->n);

@@ -26,15 +26,7 @@
 
 #include "certgen.h"
 #include "ctl.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-              #expr);                                                   \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 static int memfd = -1;
 static char path[64];

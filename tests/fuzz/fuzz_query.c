@@ -10,14 +10,7 @@
 #include <string.h>
 
 #include "httpd.h"
-
-#define CHECK(expr)                                                     \
-  do {                                                                  \
-    if (!(expr)) {                                                      \
-      fprintf(stderr, "fuzz_query: %s failed\n", #expr);                \
-      abort();                                                          \
-    }                                                                   \
-  } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *in = malloc(size + 1);
