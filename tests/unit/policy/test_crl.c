@@ -14,30 +14,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "certgen.h"
 #include "crl.h"
+#include "pki_pair.h"
 
 #define DAY 86400
 static const int64_t NOW = 1700000000; /* 2023-11-14 */
 
-typedef struct {
-  X509 *cert;
-  EVP_PKEY *key;
-} pair;
-
-static void pair_free(pair *p) {
-  X509_free(p->cert);
-  EVP_PKEY_free(p->key);
-}
-
 static pair issue(const char *cn, int is_ca, const pair *by) {
-  pair p;
-  p.key = mqg_certgen_key(MQG_KEY_EC_P256);
-  ASSERT(p.key != NULL);
-  mqg_cert_spec s = {cn, NULL, NULL, NOW - 365 * DAY, NOW + 3650 * DAY, is_ca, 0, !is_ca};
-  p.cert = mqg_certgen_issue(&s, p.key, by ? by->cert : NULL, by ? by->key : NULL);
-  ASSERT(p.cert != NULL);
-  return p;
+  return pair_issue(cn, is_ca, 0, !is_ca, by, NOW - 365 * DAY, NOW + 3650 * DAY);
 }
 
 /* A CRL builder: revoke certificates or bare serials, then sign. */

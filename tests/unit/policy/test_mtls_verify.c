@@ -10,44 +10,18 @@
 #include <openssl/pool.h>
 #include <openssl/x509.h>
 
-#include "certgen.h"
 #include "mtls_verify.h"
+#include "pki_pair.h"
 
 #define DAY 86400
 static const int64_t NOW = 1700000000; /* 2023-11-14 */
 
-typedef struct {
-  X509 *cert;
-  EVP_PKEY *key;
-} pair;
-
-static void pair_free(pair *p) {
-  X509_free(p->cert);
-  EVP_PKEY_free(p->key);
-  p->cert = NULL;
-  p->key = NULL;
-}
-
-/* issue makes a certificate valid in [nb, na] issued by |by| (NULL:
- * self-signed). */
-static pair issue(const char *cn, int is_ca, int server, int client,
-                  const pair *by, int64_t nb, int64_t na) {
-  pair p;
-  p.key = mqg_certgen_key(MQG_KEY_EC_P256);
-  ASSERT(p.key != NULL);
-  mqg_cert_spec s = {cn, NULL, NULL, nb, na, is_ca, server, client};
-  p.cert = mqg_certgen_issue(&s, p.key, by ? by->cert : NULL,
-                             by ? by->key : NULL);
-  ASSERT(p.cert != NULL);
-  return p;
-}
-
 static pair ca(const char *cn, const pair *by) {
-  return issue(cn, 1, 0, 0, by, NOW - 365 * DAY, NOW + 3650 * DAY);
+  return pair_issue(cn, 1, 0, 0, by, NOW - 365 * DAY, NOW + 3650 * DAY);
 }
 
 static pair device(const char *cn, const pair *by) {
-  return issue(cn, 0, 0, 1, by, NOW - DAY, NOW + 825 * DAY);
+  return pair_issue(cn, 0, 0, 1, by, NOW - DAY, NOW + 825 * DAY);
 }
 
 /* A temporary directory for bundles, removed by tmp_cleanup. */
@@ -208,10 +182,10 @@ TEST_IMPL(mtls_verify_validity) {
   tmp_init(&t);
   pair root = ca("Root", NULL);
   pair inter = ca("Intermediate", &root);
-  pair expired = issue("old", 0, 0, 1, &root, NOW - 30 * DAY, NOW - 20 * DAY);
-  pair future = issue("new", 0, 0, 1, &root, NOW + 5 * DAY, NOW + 90 * DAY);
+  pair expired = pair_issue("old", 0, 0, 1, &root, NOW - 30 * DAY, NOW - 20 * DAY);
+  pair future = pair_issue("new", 0, 0, 1, &root, NOW + 5 * DAY, NOW + 90 * DAY);
   pair good = device("good", &inter);
-  pair old_inter = issue("Old Intermediate", 1, 0, 0, &root, NOW - 90 * DAY,
+  pair old_inter = pair_issue("Old Intermediate", 1, 0, 0, &root, NOW - 90 * DAY,
                          NOW - DAY);
   pair leaf_oi = device("under-old", &old_inter);
   mqg_mtls_verifier *v = verifier_of(&t, CHAIN(&root), 1);
@@ -237,9 +211,9 @@ TEST_IMPL(mtls_verify_validity) {
 
   /* A registered intermediate outlives its registered root: the nearest
    * anchor's window is what counts, as for the length. */
-  pair root2 = issue("Root 2", 1, 0, 0, NULL, NOW - 365 * DAY, NOW + 10 * DAY);
-  pair inter2 = issue("Inter 2", 1, 0, 0, &root2, NOW - DAY, NOW + 100 * DAY);
-  pair leaf2 = issue("dev2", 0, 0, 1, &inter2, NOW - DAY, NOW + 50 * DAY);
+  pair root2 = pair_issue("Root 2", 1, 0, 0, NULL, NOW - 365 * DAY, NOW + 10 * DAY);
+  pair inter2 = pair_issue("Inter 2", 1, 0, 0, &root2, NOW - DAY, NOW + 100 * DAY);
+  pair leaf2 = pair_issue("dev2", 0, 0, 1, &inter2, NOW - DAY, NOW + 50 * DAY);
   v = verifier_of(&t, CHAIN(&root2, &inter2), 2);
   ASSERT_EQ(check_at(v, CHAIN(&leaf2, &inter2), 2, NOW + 20 * DAY, NULL),
             MQG_REASON_OK);
@@ -269,12 +243,12 @@ TEST_IMPL(mtls_verify_priority) {
   pair root = ca("Root", NULL);
   pair stranger = ca("Stranger", NULL);
   pair old_s =
-      issue("old", 0, 0, 1, &stranger, NOW - 30 * DAY, NOW - 20 * DAY);
+      pair_issue("old", 0, 0, 1, &stranger, NOW - 30 * DAY, NOW - 20 * DAY);
   pair future_s =
-      issue("new", 0, 0, 1, &stranger, NOW + 5 * DAY, NOW + 30 * DAY);
-  pair old_self = issue("old-self", 0, 0, 1, NULL, NOW - 30 * DAY,
+      pair_issue("new", 0, 0, 1, &stranger, NOW + 5 * DAY, NOW + 30 * DAY);
+  pair old_self = pair_issue("old-self", 0, 0, 1, NULL, NOW - 30 * DAY,
                         NOW - 20 * DAY);
-  pair old_server = issue("old-server", 0, 1, 0, &root, NOW - 30 * DAY,
+  pair old_server = pair_issue("old-server", 0, 1, 0, &root, NOW - 30 * DAY,
                           NOW - 20 * DAY);
   mqg_mtls_verifier *v = verifier_of(&t, CHAIN(&root), 1);
 
@@ -302,7 +276,7 @@ TEST_IMPL(mtls_verify_bad_cert) {
   tmp_init(&t);
   pair root = ca("Root", NULL);
   pair inter = ca("Intermediate", &root);
-  pair server = issue("server", 0, 1, 0, &root, NOW - DAY, NOW + DAY);
+  pair server = pair_issue("server", 0, 1, 0, &root, NOW - DAY, NOW + DAY);
   pair leaf = device("dev", &inter);
   mqg_mtls_verifier *v = verifier_of(&t, CHAIN(&root, &inter), 2);
 
@@ -489,7 +463,7 @@ TEST_IMPL(mtls_verify_threads) {
   pair leaf = device("dev", &inter);
   pair other = ca("Other", NULL);
   pair leaf_o = device("dev", &other);
-  pair old = issue("old", 0, 0, 1, &root, NOW - 9 * DAY, NOW - DAY);
+  pair old = pair_issue("old", 0, 0, 1, &root, NOW - 9 * DAY, NOW - DAY);
   mqg_mtls_verifier *v = verifier_of(&t, CHAIN(&root), 1);
 
   shared s = {v,
