@@ -238,21 +238,16 @@ class Redis:
         return r.stdout.strip()
 
 
-class Mqgate:
-    def __init__(self, wd, pki, backend_port, args=(), env=None, port=None):
-        self.wd = wd
-        self.port = port or free_port()
-        self.log = wd.file("mqgate-%d.log" % self.port)
-        self.cmd = [MQGATE, "--listen", "127.0.0.1:%d" % self.port,
-                    "--backend", "127.0.0.1:%d" % backend_port,
-                    "--cert", pki.server_cert, "--key", pki.server_key,
-                    "--client-ca", pki.ca_cert, "--workers", "2",
-                    "--state-dir", wd.file("state")] + list(args)
+class Served:
+    """A program of ours serving on self.port, its output in self.log: started
+    with self.cmd in the environment plus |env|, waited for on its port (its
+    log printed if it never listens)."""
+
+    def start(self, wd, env):
         e = dict(os.environ)
         e.update(env or {})
         self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, env=e)
+        self.proc = subprocess.Popen(self.cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=e)
         wd.procs.append(self.proc)
         try:
             wait_port(self.port)
@@ -263,6 +258,19 @@ class Mqgate:
     def text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+
+class Mqgate(Served):
+    def __init__(self, wd, pki, backend_port, args=(), env=None, port=None):
+        self.wd = wd
+        self.port = port or free_port()
+        self.log = wd.file("mqgate-%d.log" % self.port)
+        self.cmd = [MQGATE, "--listen", "127.0.0.1:%d" % self.port,
+                    "--backend", "127.0.0.1:%d" % backend_port,
+                    "--cert", pki.server_cert, "--key", pki.server_key,
+                    "--client-ca", pki.ca_cert, "--workers", "2",
+                    "--state-dir", wd.file("state")] + list(args)
+        self.start(wd, env)
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -667,7 +675,7 @@ class Resp:
 MQGATE_ADMIN = os.path.join(BUILD, "policy", "mqgate-admin")
 
 
-class Admin:
+class Admin(Served):
     """mqgate-admin on a free loopback port: HTTPS with the self-signed
     certificate it generates in its state dir (verified by the client), or
     plain HTTP with plain=True."""
@@ -678,28 +686,15 @@ class Admin:
         self.plain = plain
         self.state = wd.file("admin-state-%d" % self.port)
         self.log = wd.file("admin-%d.log" % self.port)
-        cmd = [MQGATE_ADMIN, "--listen", "127.0.0.1:%d" % self.port, "--redis", redis_url,
-               "--redis-prefix", prefix, "--state-dir", self.state] + list(args)
+        self.cmd = [MQGATE_ADMIN, "--listen", "127.0.0.1:%d" % self.port, "--redis",
+                    redis_url, "--redis-prefix", prefix, "--state-dir", self.state] + list(args)
         if plain:
-            cmd.append("--plain-http")
-        e = dict(os.environ)
-        e.update(env or {})
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=e)
-        wd.procs.append(self.proc)
-        try:
-            wait_port(self.port)
-        except RuntimeError:
-            print(self.text())
-            raise
+            self.cmd.append("--plain-http")
+        self.start(wd, env)
         self.base = "%s://127.0.0.1:%d" % ("http" if plain else "https", self.port)
         self.ctx = None
         if not plain:
             self.ctx = ssl.create_default_context(cafile=os.path.join(self.state, "admin.crt"))
-
-    def text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
 
     def call(self, method, path, token=None, body=None, headers=None, raw=None):
         """One request -> (status, parsed JSON body or text, headers)."""
