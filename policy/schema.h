@@ -95,8 +95,9 @@
  *       admit it, once the handshake has completed.
  *   mqgate_auto_register P fp ca_id serial cn ou not_before not_after ACTOR
  *       After a completed handshake: checks everything again, registers
- *       active/auto within the rate limit; the lookup's verdicts, "ok"
- *       when registered.
+ *       active/auto within the rate limit; the lookup's verdicts, or
+ *       {"ok", "registered", ""} when this call registered it (an "ok" with
+ *       status "active": registered meanwhile by someone else).
  *   mqgate_status P fp                                               RO
  *       A live session's state: "active", a status, "ca_inactive",
  *       "deleted" or "revoked".

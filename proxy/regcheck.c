@@ -202,14 +202,14 @@ static void on_complete_answer(void *arg, const mqg_reg_answer *a) {
   } else if (a->register_after) {
     c->register_after = 1; /* still unknown, still eligible: register */
   } else {
-    if (c->register_after) {
-      c->register_after = 0;
+    if (c->register_after && a->registered_now) {
       MQG_COUNT(auto_registered, 1);
       char fp[65];
       mqg_hex_encode(c->peer.sha256, 32, fp);
       const mqg_log_field f[] = {{"fp", fp}, {"cn", c->peer.cn}, {"source", "auto"}};
       mqg_log_event(MQG_LOG_INFO, "registered", f, sizeof(f) / sizeof(f[0]));
     }
+    c->register_after = 0;
     /* Registered by someone else meanwhile, it may have a client ID. */
     free(c->peer.client_id);
     c->peer.client_id = dup_or_null(a->client_id);

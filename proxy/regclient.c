@@ -476,6 +476,7 @@ static void malformed(const char *what, const redisReply *r) {
 static void answer_of(const redisReply *r, mqg_reg_answer *a) {
   a->verdict = MQG_REASON_REGISTRY_UNAVAILABLE;
   a->register_after = 0;
+  a->registered_now = 0;
   a->client_id = "";
   if (r == NULL)
     return; /* the link dropped: no answer */
@@ -501,6 +502,7 @@ static void answer_of(const redisReply *r, mqg_reg_answer *a) {
     return;
   }
   a->verdict = reason;
+  a->registered_now = reason == MQG_REASON_OK && strcmp(status, "registered") == 0;
 }
 
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv) {

@@ -105,6 +105,9 @@ typedef struct {
    * is registered with mqg_regclient_register once the handshake has
    * completed, never before. */
   int register_after;
+  /* mqg_regclient_register's answer: this call registered it (not
+   * someone else meanwhile). */
+  int registered_now;
   const char *client_id; /* the registered client ID, "" if none; borrowed */
 } mqg_reg_answer;
 

@@ -57,8 +57,9 @@ local function lookup(args)
 end
 
 -- auto_register registers the certificate a completed handshake proved,
--- if every rule still allows it (the same verdicts as lookup; "ok" once
--- registered). Counts against the cluster's rate limit.
+-- if every rule still allows it (the same verdicts as lookup; "ok" with
+-- status "registered" when this call registered it). Counts against the
+-- cluster's rate limit.
 local function auto_register(args)
   nargs(args, 9, 'P fp ca_id serial cn ou not_before not_after actor')
   local P = prefix(args)
@@ -77,7 +78,7 @@ local function auto_register(args)
   cert_write(P, c, t)
   redis.call('HINCRBY', kstats(P), 'auto_registered', 1)
   audit(P, who, 'cert.register', 'cert:' .. c.fp, '', 'active', 'auto')
-  return { 'ok', 'active', '' }
+  return { 'ok', 'registered', '' }
 end
 
 -- status answers what a live session of certificate |fp| now is: "active",

@@ -136,7 +136,7 @@ try:
     manual = [x for i, x in enumerate(replies) if i % 5 < 2]
     auto = [x for i, x in enumerate(replies) if i % 5 >= 2]
     n_ok = sum(1 for x in manual if x == "active") + \
-        sum(1 for x in auto if x == ["ok", "active", ""])
+        sum(1 for x in auto if x == ["ok", "registered", ""])
     n_refused = sum(1 for x in manual if "RATE" in str(x)) + \
         sum(1 for x in auto if x == ["rate_limited", "", ""])
     check(n_ok == RATE and n_refused == 5,

@@ -126,8 +126,8 @@ try:
     check(lookup(a, ca_id) == ["auto", "", ""],
           "auto mode, unknown certificate: 'auto' (register after the handshake)")
     check(snapshot() == before, "auto mode: the lookup itself writes nothing")
-    check(auto_register(a, ca_id) == ["ok", "active", ""],
-          "mqgate_auto_register: ok, active")
+    check(auto_register(a, ca_id) == ["ok", "registered", ""],
+          "mqgate_auto_register: ok, registered (by this call)")
     r = c("--json", "cert", "show", a["fp"])
     rec = json.loads(r.stdout)["cert"] if r.returncode == 0 else {}
     check(rec.get("status") == "active" and rec.get("source") == "auto" and
@@ -150,7 +150,8 @@ try:
     time.sleep(1.1)
     check(lookup(a, ca_id) == ["ok", "active", ""], "second lookup: ok")
     check(auto_register(a, ca_id) == ["ok", "active", ""],
-          "a second automatic registration (another proxy's race): ok")
+          "a second automatic registration (another proxy's race): ok, active "
+          "(registered already: the proxy neither counts nor logs it as its own)")
     check(redis.cli("HGET", P + ":cert:" + a["fp"], "reg") == reg_at and
           [k for k in snapshot() if ":rate:" in k and k not in rates] == [],
           "... and registers nothing again")
