@@ -49,8 +49,8 @@
     "the Redis password, first line of FILE, instead of one in --redis "      \
     "(without it: $MQGATE_REDIS_PASSWORD if set)")                            \
   X(redis_sentinels, STR, "", "HOST:PORT,...",                                \
-    "find the registry's Redis master through these Sentinels (with "         \
-    "--redis-master; --redis then only gives the database number)")           \
+    "find the registry's Redis master through these Sentinels (at most 8, "  \
+    "with --redis-master; --redis then gives the credentials and database)") \
   X(redis_master, STR, "mqgate", "NAME", "the master's name in Sentinel")     \
   X(redis_prefix, STR, "mqgate", "PREFIX",                                    \
     "registry key prefix: one prefix is one cluster")                         \
