@@ -15,8 +15,9 @@ import statistics
 import time
 
 from crlca import OpensslCa, utc
-from harness import (CERTGEN, Client, Mosquitto, Mqgate, Pki, Workdir, check, client_context,
-                     connect_packet, finish, free_port, handshake_error, run, scrape, wait_for)
+from harness import (CERTGEN, Client, Mosquitto, Mqgate, Pki, Workdir, cache_value, check,
+                     client_context, connect_packet, finish, free_port, handshake_error, run,
+                     scrape, wait_for)
 
 PINGREQ, PINGRESP = b"\xc0\x00", 0xD0
 
@@ -255,9 +256,12 @@ try:
           "in %s ms" % (os.path.getsize(big), gen_s, wall_ms, cpu_ms,
                         "%.0f" % ((t1 - t0) * 1000) if t1 else "-"))
     # CPU time: on a shared machine the wall clock also counts the waits.
-    check(cpu_ms is not None and cpu_ms < 500,
-          "a 100,000-entry CRL loads well under a second (%s ms CPU, %s ms wall)"
-          % (cpu_ms, wall_ms))
+    # Under the sanitizers (3-6x slower) only that it loads is checked.
+    limit = None if cache_value("MQG_SANITIZE") else 500
+    check(cpu_ms is not None and (limit is None or cpu_ms < limit),
+          "a 100,000-entry CRL loads %s (%s ms CPU, %s ms wall)"
+          % ("well under a second" if limit else "(a sanitizer build: not timed)", cpu_ms,
+             wall_ms))
     check(t1 is not None and wall_ms is not None and
           t1 - t0 < 0.2 + wall_ms / 1000 + 0.5,
           "with 100,000 entries the cut follows the load (debounce + load + recheck)")
